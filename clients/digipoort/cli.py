@@ -1,0 +1,128 @@
+"""``koppelsim digipoort submit|status|follow|resume`` — the client from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import ftplib
+import json
+import sys
+from pathlib import Path
+
+from .client import Connection, DigipoortClient
+from .store import ClientStore
+
+
+def add_digipoort_commands(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("digipoort", help="submit to Digipoort (or the simulator) and follow the answers")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=2121)
+    parser.add_argument("--user", default="acme")
+    parser.add_argument("--password", default="acme-secret")
+    parser.add_argument("--ca", default="./.koppelsim/tls/ca.pem",
+                        help="CA certificate to trust (the simulator writes it to <state-dir>/tls/ca.pem)")
+    parser.add_argument("--plain", action="store_true", help="plain FTP instead of explicit FTPS")
+    parser.add_argument("--state", default="./.koppelsim-client/digipoort.db", help="the client's own state file")
+    parser.add_argument("--at", default=None, help=argparse.SUPPRESS)  # a fixed clock, for scripted runs
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    submit = actions.add_parser("submit", help="send a data file and its meta file")
+    submit.add_argument("file", help="the payload, e.g. an XBRL VAT return")
+    submit.add_argument("--berichtsoort", required=True, help="e.g. Omzetbelasting, ICP")
+    submit.add_argument("--identity", required=True, help="identiteitBelanghebbende nummer, e.g. 001000044B37")
+    submit.add_argument("--identity-type", default="Fi")
+    submit.add_argument("--rol", default="Bedrijf")
+    submit.add_argument("--aanleverkenmerk", default=None, help="your reference; Logius test-stub names work")
+    submit.add_argument("--eerder-aanleverkenmerk", default=None)
+    submit.set_defaults(run=_submit)
+
+    status = actions.add_parser("status", help="look at OUT once and list every submission")
+    status.add_argument("--no-poll", action="store_true", help="only show what is known locally")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(run=_status)
+
+    follow = actions.add_parser("follow", help="poll with back-off until every submission is final")
+    follow.add_argument("--timeout", type=float, default=3600.0, help="give up after this many real seconds")
+    follow.set_defaults(run=_follow)
+
+    resume = actions.add_parser("resume", help="finish submissions a crash left half-sent")
+    resume.set_defaults(run=_resume)
+    parser.set_defaults(func=_dispatch)
+
+
+def _client(args: argparse.Namespace) -> DigipoortClient:
+    import ssl
+
+    # The one clock: real time for a developer's run against `koppelsim sim`; a fixed instant when a
+    # scenario runs this command as a separate process on its virtual clock.
+    from simulators.core.clock import SystemClock, VirtualClock
+
+    context = None
+    if not args.plain:
+        ca = Path(args.ca)
+        if not ca.is_file():
+            raise SystemExit(f"koppelsim digipoort: CA certificate {ca} not found; start `koppelsim sim` first "
+                             "or pass --ca")
+        context = ssl.create_default_context(cafile=str(ca))
+    connection = Connection(args.host, args.port, args.user, args.password, context)
+    clock = VirtualClock(args.at) if args.at else SystemClock()
+    return DigipoortClient(connection, ClientStore(args.state), clock)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    try:
+        return args.run(args)
+    except ftplib.all_errors as exc:
+        print(f"koppelsim digipoort: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+def _submit(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    client = _client(args)
+    ref = client.submit(path.read_bytes(), berichtsoort=args.berichtsoort, identity=args.identity,
+                        identity_type=args.identity_type, rol=args.rol, aanleverkenmerk=args.aanleverkenmerk,
+                        eerder_aanleverkenmerk=args.eerder_aanleverkenmerk, filename=path.name)
+    print(ref)
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    client = _client(args)
+    if not args.no_poll:
+        for event in client.poll():
+            print(f"received {event.name}: {event.kind} {event.detail}".rstrip(), file=sys.stderr)
+    rows = client.submissions()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"{'reference':<24} {'berichtsoort':<16} {'state':<12} {'kenmerk':<38} detail")
+    for row in rows:
+        detail = (row["foutcode"] or "") + (f" {row['reason']}" if row["reason"] else "")
+        print(f"{row['ref']:<24} {row['berichtsoort']:<16} {row['state']:<12} {row['kenmerk'] or '':<38} "
+              f"{detail[:80]}")
+    return 0
+
+
+def _follow(args: argparse.Namespace) -> int:
+    from simulators.core.clock import monotonic, real_sleep
+
+    client = _client(args)
+    deadline = monotonic() + args.timeout
+    while client.outstanding():
+        for event in client.poll():
+            print(f"{event.ref or '?'}: {event.kind} {event.detail}".rstrip(), flush=True)
+        upcoming = client.next_poll_at()
+        if upcoming is None:
+            break
+        wait = (upcoming - client.clock.now()).total_seconds()
+        if monotonic() + wait > deadline:
+            print("koppelsim digipoort: timed out with submissions outstanding", file=sys.stderr)
+            return 1
+        real_sleep(max(wait, 0))
+    return 0
+
+
+def _resume(args: argparse.Namespace) -> int:
+    for ref in _client(args).resume():
+        print(f"resumed {ref}")
+    return 0

@@ -1,0 +1,94 @@
+"""The Digipoort client's own state: submissions and every response, in one SQLite file.
+
+Durability is the point: a response counts as received only once its bytes are committed here, and
+only then is it deleted from the server. A client killed at any moment resumes from this file
+without submitting twice or losing an answer.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS submissions (
+    ref TEXT PRIMARY KEY,             -- our data-reference id (contextId)
+    berichtsoort TEXT NOT NULL,
+    identity_number TEXT NOT NULL,
+    identity_type TEXT NOT NULL,
+    rol TEXT NOT NULL,
+    aanleverkenmerk TEXT,
+    eerder_aanleverkenmerk TEXT,
+    data_name TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    state TEXT NOT NULL,              -- new, data_sent, meta_sending, sent, transported, error, accepted, rejected
+    kenmerk TEXT,                     -- Digipoort's reference, from the .ok/.error name
+    foutcode TEXT,
+    reason TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS responses (
+    name TEXT PRIMARY KEY,            -- file name in OUT
+    kind TEXT NOT NULL,               -- ok, error, answer, answer_meta
+    kenmerk TEXT,
+    ref TEXT,                         -- linked submission (null while unknown)
+    content BLOB NOT NULL,
+    received_at TEXT NOT NULL,
+    removed INTEGER NOT NULL DEFAULT 0  -- deleted from the server
+);
+"""
+
+
+class ClientStore:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def rows(self, sql: str, args: tuple = ()) -> list[dict[str, Any]]:
+        with self._lock:
+            cur = self._db.execute(sql, args)
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row)) for row in cur.fetchall()]
+
+    def submission(self, ref: str) -> dict[str, Any] | None:
+        found = self.rows("SELECT * FROM submissions WHERE ref=?", (ref,))
+        return found[0] if found else None
+
+    def by_kenmerk(self, kenmerk: str) -> dict[str, Any] | None:
+        found = self.rows("SELECT * FROM submissions WHERE kenmerk=?", (kenmerk,))
+        return found[0] if found else None
+
+    def set_state(self, ref: str, state: str, now: str, **fields: Any) -> None:
+        assignments = ", ".join(f"{k}=?" for k in fields)
+        sql = f"UPDATE submissions SET state=?, updated_at=?{', ' + assignments if assignments else ''} WHERE ref=?"
+        with self.transaction() as db:
+            db.execute(sql, (state, now, *fields.values(), ref))
+
+    def response(self, name: str) -> dict[str, Any] | None:
+        found = self.rows("SELECT * FROM responses WHERE name=?", (name,))
+        return found[0] if found else None
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,107 @@
+"""``koppelsim`` — one command for the simulators, the scenarios and the clients.
+
+    koppelsim sim [--state-dir DIR] [--host H] [--admin-port P] [--port-offset N] [--config FILE]
+    koppelsim run PATH... [--junit FILE]
+    koppelsim digipoort submit|status|follow ...
+    koppelsim schema            (print the scenario JSON Schema)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from typing import Sequence
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="koppelsim", description=__doc__.split("\n")[0].strip("` "))
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sim = sub.add_parser("sim", help="start every simulator and the admin API")
+    sim.add_argument("--state-dir", default=None, help="where state and files live (default ./.koppelsim)")
+    sim.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
+    sim.add_argument("--admin-port", type=int, default=None, help="admin API port (default 8800)")
+    sim.add_argument("--port-offset", type=int, default=None,
+                     help="add N to every default port, so two instances can run side by side")
+    sim.add_argument("--config", default=None, help="YAML configuration file")
+    sim.add_argument("--verbose", "-v", action="store_true", help="log every FTP command")
+    sim.set_defaults(func=_cmd_sim)
+
+    run = sub.add_parser("run", help="run scenario files or folders")
+    run.add_argument("paths", nargs="+", help="scenario files (*.yaml) or folders")
+    run.add_argument("--junit", default=None, help="also write a JUnit XML report here")
+    run.set_defaults(func=_cmd_run)
+
+    schema = sub.add_parser("schema", help="print the JSON Schema of scenario files")
+    schema.set_defaults(func=_cmd_schema)
+
+    from clients.digipoort.cli import add_digipoort_commands
+
+    add_digipoort_commands(sub)
+
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _cmd_sim(args: argparse.Namespace) -> int:
+    from .core.config import load_config
+    from .core.errors import ConfigError
+    from .core.runtime import Runtime, register_config_sections
+
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    register_config_sections()
+    overrides = {"state_dir": args.state_dir, "host": args.host, "admin_port": args.admin_port,
+                 "port_offset": args.port_offset, "log_level": "info" if args.verbose else None}
+    try:
+        config = load_config(args.config, overrides)
+    except ConfigError as exc:
+        print(f"koppelsim: {exc.message}", file=sys.stderr)
+        return 2
+    runtime = Runtime(config)
+    try:
+        runtime.start()
+    except OSError as exc:
+        print(f"koppelsim: cannot start: {exc} (is another instance running? try --port-offset)",
+              file=sys.stderr)
+        runtime.stop()
+        return 1
+    _print_endpoints(runtime)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop.wait()
+    runtime.stop()
+    print("koppelsim: stopped", flush=True)
+    return 0
+
+
+def _print_endpoints(runtime) -> None:
+    print(f"koppelsim is ready — state in {runtime.store.state_dir}, clock: {runtime.clock.kind}", flush=True)
+    for endpoint in runtime.endpoints:
+        print(f"  {endpoint.name:<16} {endpoint.url:<32} {endpoint.notes}")
+        for cred in endpoint.credentials:
+            print(f"  {'':<16} user {cred['user']!r} password {cred['password']!r}")
+    print(f"  {'TLS CA':<16} {runtime.tls.ca_cert}  (trust this to verify the simulators' certificates)")
+    print("  Ctrl-C stops; state is kept for the next start.", flush=True)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .scenario.runner import run_paths
+
+    return run_paths(args.paths, junit=args.junit)
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from .scenario.catalogue import scenario_schema
+
+    json.dump(scenario_schema(), sys.stdout, indent=2, sort_keys=True)
+    sys.stdout.write("\n")
+    return 0

@@ -1,0 +1,176 @@
+"""What every FTP(S) simulator shares on top of pyftpdlib: journaled commands and replies, FTP-level
+fault rules, staged (atomic) uploads with a size limit, and a lifecycle that runs the server thread.
+
+pyftpdlib configures handlers through class attributes; to keep configuration an instance (one
+server's settings never leak into another's) ``handler_class`` derives a fresh subclass per server.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+from pyftpdlib.handlers import TLS_DTPHandler, TLS_FTPHandler
+from pyftpdlib.ioloop import IOLoop
+from pyftpdlib.log import logger
+from pyftpdlib.servers import FTPServer
+
+from . import ftpcodes
+from .journal import Journal
+from .lifecycle import ServerThread
+from .rules import Rules
+from .store import Store, publish
+
+_session_ids = itertools.count(1)
+
+
+def validate_ftp_action(action: dict) -> None:
+    """An ``ftp`` rule: ``{reply: "421 ...", close: bool}`` or ``{drop: before|after}``."""
+    unknown = set(action) - {"reply", "close", "drop"}
+    if unknown:
+        raise ValueError(f"unknown field(s) in 'ftp': {sorted(unknown)}; known: reply, close, drop")
+    if "reply" in action:
+        text = str(action["reply"])
+        if len(text) < 4 or not text[:3].isdigit() or text[3] != " " or text[0] not in "12345":
+            raise ValueError(f"ftp.reply must be a code and text such as '421 Service not available', got {text!r}")
+    if "drop" in action and action["drop"] not in ("before", "after"):
+        raise ValueError("ftp.drop must be 'before' (close without answering) or 'after' (answer, then close)")
+    if not action:
+        raise ValueError("an 'ftp' rule needs 'reply' or 'drop'")
+
+
+class StagedUpload:
+    """The file object behind a STOR: bytes go to a staging name; ``close`` publishes it under the
+    final name only when the data channel marked the transfer complete (``commit``)."""
+
+    def __init__(self, final_path: Path, staging: Path) -> None:
+        self.name = str(final_path)  # pyftpdlib reports this name to on_file_received
+        self.final_path = final_path
+        self.staging = staging
+        self.commit = False
+        self._fh = open(staging, "wb")
+
+    @property
+    def closed(self) -> bool:
+        return self._fh.closed
+
+    def write(self, data: bytes) -> int:
+        return self._fh.write(data)
+
+    def close(self) -> None:
+        if self._fh.closed:
+            return
+        if self.commit:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+            self._fh.close()
+            publish(self.staging, self.final_path)
+        else:
+            self._fh.close()
+            self.staging.unlink(missing_ok=True)
+
+
+class StagingDTPHandler(TLS_DTPHandler):
+    """Publishes a completed upload *before* the 226 reply (so "226" means "stored and durable"),
+    and aborts an upload that grows past the limit with 552."""
+
+    max_upload_bytes: int | None = None
+
+    def handle_read(self) -> None:
+        super().handle_read()
+        limit = self.max_upload_bytes
+        if limit is not None and self.receive and self.tot_bytes_received > limit and not self._closed:
+            self._resp = (ftpcodes.reply(ftpcodes.EXCEEDED_STORAGE,
+                                         f"Upload aborted: larger than the limit of {limit} bytes."),
+                          logger.warning)
+            self.transfer_finished = False
+            self.close()
+
+    def close(self) -> None:
+        upload = self.file_obj
+        if not self._closed and self.receive and isinstance(upload, StagedUpload) and self.transfer_finished:
+            upload.commit = True
+        super().close()
+
+
+class JournaledFTPHandler(TLS_FTPHandler):
+    """Journals every command and reply and applies ``ftp`` rules before a command runs."""
+
+    sim_name = "ftp"
+    journal: Journal
+    rules: Rules
+    store: Store
+    dtp_handler = StagingDTPHandler
+
+    def on_connect(self) -> None:
+        self.session_id = f"s{next(_session_ids)}"
+        self._drop_after = False
+        self.journal.record(self.sim_name, "ftp.connect", self.session_id, remote=f"{self.remote_ip}:{self.remote_port}")
+
+    def on_disconnect(self) -> None:
+        self.journal.record(self.sim_name, "ftp.disconnect", getattr(self, "session_id", None),
+                            user=self.username or None)
+
+    def pre_process_command(self, line: str, cmd: str, arg: str) -> None:
+        shown = "******" if cmd == "PASS" else arg
+        self.journal.record(self.sim_name, "ftp.command", self.session_id, command=cmd, arg=shown,
+                            user=self.username or None)
+        rule = self.rules.take(self.sim_name, {"command": cmd, "arg": arg, "user": self.username or None},
+                               ("ftp",)) if self.rules.has_action(self.sim_name, "ftp") else None
+        if rule is not None:
+            action = rule["ftp"]
+            self.journal.record(self.sim_name, "rule.applied", self.session_id, rule=rule["id"], command=cmd)
+            if action.get("drop") == "before":
+                self.close()
+                return
+            if "reply" in action:
+                self.respond(str(action["reply"]))
+                if action.get("close"):
+                    self.close_when_done()
+                return
+            self._drop_after = action.get("drop") == "after"
+        super().pre_process_command(line, cmd, arg)
+        if self._drop_after:
+            self._drop_after = False
+            self.close_when_done()
+
+    def respond(self, resp: str, logfun: Callable[..., Any] | None = None) -> None:
+        self.journal.record(self.sim_name, "ftp.reply", getattr(self, "session_id", None), code=resp[:3],
+                            text=resp[4:], user=self.username or None)
+        if logfun is None:
+            super().respond(resp)
+        else:
+            super().respond(resp, logfun=logfun)
+
+    def refuse(self, code: int, text: str) -> None:
+        self.respond(ftpcodes.reply(code, text))
+
+
+def handler_class(base: type[JournaledFTPHandler], **settings: Any) -> type[JournaledFTPHandler]:
+    """A subclass of ``base`` carrying one server's settings (see the module docstring)."""
+    return type(f"{base.__name__}For{settings.get('sim_name', 'Server')}", (base,), settings)
+
+
+class FTPListener:
+    """One pyftpdlib server on its own IOLoop and thread."""
+
+    POLL_SECONDS = 0.05
+
+    def __init__(self, name: str, host: str, port: int, handler: type, max_cons: int = 256) -> None:
+        self.ioloop = IOLoop()
+        self.server = FTPServer((host, port), handler, ioloop=self.ioloop)
+        self.server.max_cons = max_cons
+        self.host, self.port = self.server.address[:2]
+        self.thread = ServerThread(name, self._serve_once, self.server.close_all)
+
+    def _serve_once(self) -> None:
+        # The IOLoop directly: serve_forever() would log "starting server" on every turn.
+        self.ioloop.loop(self.POLL_SECONDS, blocking=False)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.thread.stop()

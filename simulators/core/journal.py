@@ -1,0 +1,140 @@
+"""The journal: every interaction, stamped with clock time, append-only, queryable and assertable.
+
+Entries are flat dicts: ``id``, ``at`` (clock time), ``sim`` (which simulator), ``kind`` (e.g.
+``ftp.command``, ``ftp.reply``, ``file.created``, ``http.request``), ``session`` (a connection id
+where there is one) and the kind's own fields. When an expectation fails, the error shows the
+closest entries and how they differ, so a failing scenario explains itself.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from .clock import Clock, format_instant
+from .matching import closeness, difference, matches
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS journal (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    sim TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    session TEXT,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS journal_kind ON journal (sim, kind);
+"""
+
+# Fields every entry has; the rest of an entry is the kind's own data.
+_BASE_FIELDS = ("id", "at", "sim", "kind", "session")
+
+
+class JournalMismatch(AssertionError):
+    """An expected journal entry is missing (or a forbidden one is present)."""
+
+
+class Journal:
+    """Append-only log in its own SQLite file (synchronous NORMAL: diagnostics, not business state)."""
+
+    def __init__(self, path: str | Path, clock: Clock) -> None:
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def record(self, sim: str, kind: str, session: str | None = None, **data: Any) -> int:
+        stamp = format_instant(self.clock.now())
+        payload = json.dumps(data, default=str, ensure_ascii=False)
+        with self._lock:
+            cur = self._db.execute(
+                "INSERT INTO journal (at, sim, kind, session, data) VALUES (?, ?, ?, ?, ?)",
+                (stamp, sim, kind, session, payload),
+            )
+            return int(cur.lastrowid)
+
+    def entries(
+        self,
+        sim: str | None = None,
+        kind: str | None = None,
+        since: int = 0,
+        match: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> list[dict]:
+        """Entries in order; ``kind`` may use wildcards (``ftp.*``); ``match`` is a field pattern."""
+        sql = "SELECT id, at, sim, kind, session, data FROM journal WHERE id > ?"
+        args: list[Any] = [since]
+        if sim:
+            sql += " AND sim = ?"
+            args.append(sim)
+        if kind and not any(ch in kind for ch in "*?["):
+            sql += " AND kind = ?"
+            args.append(kind)
+        elif kind:
+            sql += " AND kind GLOB ?"
+            args.append(kind)
+        sql += " ORDER BY id"
+        with self._lock:
+            rows = self._db.execute(sql, args).fetchall()
+        found = []
+        for row in rows:
+            entry = dict(zip(_BASE_FIELDS, row[:5]))
+            entry.update(json.loads(row[5]))
+            if match and not matches(match, entry):
+                continue
+            found.append(entry)
+            if limit is not None and len(found) >= limit:
+                break
+        return found
+
+    def last_id(self) -> int:
+        with self._lock:
+            row = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM journal").fetchone()
+        return int(row[0])
+
+    def count(self, pattern: Mapping[str, Any], since: int = 0) -> int:
+        return len(self.entries(since=since, match=pattern))
+
+    def expect(self, pattern: Mapping[str, Any], since: int = 0) -> dict:
+        """The first entry matching ``pattern``; raises ``JournalMismatch`` naming the nearest misses."""
+        candidates = self.entries(since=since)
+        for entry in candidates:
+            if matches(pattern, entry):
+                return entry
+        raise JournalMismatch(self.explain_missing(pattern, candidates))
+
+    def expect_none(self, pattern: Mapping[str, Any], since: int = 0) -> None:
+        found = self.entries(since=since, match=pattern, limit=3)
+        if found:
+            shown = "\n".join(f"  {_short(e)}" for e in found)
+            raise JournalMismatch(f"expected no journal entry like {dict(pattern)!r}, found:\n{shown}")
+
+    @staticmethod
+    def explain_missing(pattern: Mapping[str, Any], candidates: Iterable[dict], show: int = 3) -> str:
+        ranked = sorted(candidates, key=lambda e: -closeness(pattern, e))[:show]
+        lines = [f"no journal entry matches {dict(pattern)!r}"]
+        if not ranked:
+            lines.append("  (the journal is empty)")
+        for entry in ranked:
+            lines.append(f"  closest: {_short(entry)}")
+            lines.extend(f"    - {reason}" for reason in difference(pattern, entry))
+        return "\n".join(lines)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM journal")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def _short(entry: Mapping[str, Any]) -> str:
+    fields = {k: v for k, v in entry.items() if k not in ("id", "session")}
+    text = json.dumps(fields, default=str, ensure_ascii=False)
+    return text if len(text) <= 240 else text[:237] + "..."

@@ -1,0 +1,192 @@
+"""The runtime: one clock, scheduler, store, journal and rule set, shared by every simulator.
+
+``koppelsim sim``, the pytest plugin and the scenario runner all build a ``Runtime``; they differ only
+in the clock (system vs virtual), the ports (fixed vs 0) and whether the admin API is served.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import random
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .clock import Clock, SystemClock, VirtualClock
+from .config import SimConfig, register_section
+from .journal import Journal
+from .lifecycle import Endpoint
+from .rules import Rules
+from .scheduler import Scheduler
+from .store import Store
+from .tls import TLSFiles, ensure_tls
+
+log = logging.getLogger(__name__)
+
+# Every simulator the runtime knows: section name -> "module:Class". Imported on demand so a
+# command that needs none of them stays quick.
+SIMULATORS: dict[str, str] = {
+    "digipoort": "simulators.digipoort.service:DigipoortSimulator",
+}
+
+
+def simulator_class(name: str) -> type["Simulator"]:
+    module_name, _, class_name = SIMULATORS[name].partition(":")
+    return getattr(importlib.import_module(module_name), class_name)
+
+
+def test_settings() -> dict[str, dict]:
+    """Per simulator: the settings a test or scenario run uses (free ports, no artificial waits)."""
+    return {name: simulator_class(name).test_settings() for name in SIMULATORS}
+
+
+def register_config_sections() -> None:
+    for name in SIMULATORS:
+        register_section(name, simulator_class(name).config_class)
+
+
+@dataclass
+class Context:
+    """What a simulator is handed: it never reaches for globals."""
+
+    config: SimConfig
+    clock: Clock
+    scheduler: Scheduler
+    store: Store
+    journal: Journal
+    rules: Rules
+    random: random.Random
+    tls: TLSFiles
+
+    def new_uuid(self) -> str:
+        return str(uuid.UUID(int=self.random.getrandbits(128), version=4))
+
+
+class Simulator:
+    """What each counterpart implements. Subclasses set ``name`` and ``config_class``."""
+
+    name = "abstract"
+    config_class: type = object
+
+    def __init__(self, ctx: Context, config: Any) -> None:
+        self.ctx = ctx
+        self.config = config
+
+    @classmethod
+    def test_settings(cls) -> dict:
+        """Config overrides for tests and scenarios: a free port instead of the fixed default."""
+        return {"port": 0}
+
+    def recover(self) -> None:
+        """Finish work a crash interrupted; runs before any listener accepts a connection."""
+
+    def start(self) -> list[Endpoint]:
+        """Bind listeners and start serving; returns what ``/api/endpoints`` lists."""
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        """Back to the configured state: seed data only, no traffic, no files."""
+        raise NotImplementedError
+
+    def blueprint(self):  # -> flask.Blueprint | None
+        return None
+
+    def snapshot(self) -> dict:
+        return {}
+
+
+class Runtime:
+    def __init__(self, config: SimConfig, clock: Clock | None = None, only: list[str] | None = None) -> None:
+        self.config = config
+        # pyftpdlib logs every session and transfer at INFO (too loud unless asked for with `sim -v`),
+        # and installs its own stderr handler unless the logger already has one.
+        ftp_logger = logging.getLogger("pyftpdlib")
+        if not ftp_logger.handlers:
+            ftp_logger.addHandler(logging.NullHandler())
+        ftp_logger.setLevel(config.log_level.upper())
+        state_dir = Path(config.state_dir)
+        if clock is None:
+            clock = VirtualClock(config.start) if config.clock == "virtual" else SystemClock()
+        self.clock = clock
+        self.store = Store(state_dir)
+        self.store.sweep_staging()
+        self.journal = Journal(state_dir / "journal.db", clock)
+        self.scheduler = Scheduler(clock, self.store)
+        self.rules = Rules(self.store)
+        tls = config.tls
+        if tls.cert:
+            self.tls = TLSFiles(Path(tls.ca or tls.cert), Path(tls.cert), Path(tls.key or tls.cert))
+        else:
+            self.tls = ensure_tls(state_dir / "tls")
+        self.ctx = Context(config, clock, self.scheduler, self.store, self.journal, self.rules,
+                           random.Random(config.seed), self.tls)
+        names = only if only is not None else list(SIMULATORS)
+        self.simulators: dict[str, Simulator] = {}
+        for name in names:
+            cls = simulator_class(name)
+            register_section(name, cls.config_class)
+            sim = cls(self.ctx, config.section(name))
+            if getattr(config.section(name), "enabled", True):
+                self.simulators[name] = sim
+        self.endpoints: list[Endpoint] = []
+        self.admin = None
+        self._started = False
+
+    def start(self, admin: bool = True) -> None:
+        if self._started:
+            return
+        for sim in self.simulators.values():
+            sim.recover()
+        # Work that fell due while we were down (answers, expiries) fires before anyone connects.
+        self.scheduler.run_due()
+        for sim in self.simulators.values():
+            self.endpoints.extend(sim.start())
+        self.scheduler.start()
+        if admin:
+            from .admin import AdminServer  # Flask is only needed when the admin API is served
+
+            self.admin = AdminServer(self)
+            self.endpoints.insert(0, self.admin.start())
+        self._started = True
+
+    @property
+    def ready(self) -> bool:
+        return self._started
+
+    def stop(self) -> None:
+        if self.admin is not None:
+            self.admin.stop()
+            self.admin = None
+        self.scheduler.stop()
+        for sim in self.simulators.values():
+            sim.stop()
+        self._started = False
+        self.journal.close()
+        self.store.close()
+
+    def reset(self, sim: str | None = None) -> None:
+        targets = [self.simulators[sim]] if sim else list(self.simulators.values())
+        for target in targets:
+            target.reset()
+            self.rules.clear(target.name)
+        if sim is None:
+            self.scheduler.clear()
+            self.journal.clear()
+
+    def endpoint(self, name: str) -> Endpoint:
+        for endpoint in self.endpoints:
+            if endpoint.name == name:
+                return endpoint
+        raise KeyError(f"no endpoint named {name!r}; have {[e.name for e in self.endpoints]}")
+
+    def __enter__(self) -> "Runtime":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

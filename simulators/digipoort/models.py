@@ -1,0 +1,492 @@
+"""The Digipoort model: accounts, the IN/OUT dialogue of seed 001, statuses, answers.
+
+Nothing here knows about sockets: the FTP layer calls ``on_upload`` after a complete file has been
+published in ``IN``, and reads/writes the folders the model hands out.
+
+Crash safety: each decision is first committed to the database together with the exact bytes of the
+file it will write; only then are files written (atomically) and ``IN`` cleaned up, and the decision
+marked done. ``recover()`` finishes any decision a kill -9 interrupted, so an accepted submission is
+never lost and never answered twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from ..core.clock import format_instant, parse_duration
+from ..core.errors import BadRequest, Conflict, NotFound
+from ..core.runtime import Context
+from ..core.store import remove_durably
+from . import messages
+from .config import Account, DigipoortConfig
+from .errors import (ALS100, ALS110, ALS120, ALS130, ALS140, ALS150, ALS160, ALS170, AFS400, AFS600, FAULTS,
+                     HAPPY_DELIVERY, HAPPY_TRANSPORT, STATUSES, SubmissionRefused)
+from .meta import AanleverMeta, build_aflever_meta, is_allowed_filename, is_meta_name, parse_aanlever_meta
+from .outcomes import (ACCEPTED, DELIVERY_FAILED, MAX_DELIVERY_ATTEMPTS, REJECTED, STUBS, TECHNICAL_PROBLEM,
+                       Plan, apply_stub, plan_from_rule, recipient_check)
+from .schema import SCHEMA
+
+SIM = "digipoort"
+FOLDERS = ("IN", "OUT")
+_HASHES = {"MD5": hashlib.md5, "SHA1": hashlib.sha1, "SHA256": hashlib.sha256,
+           "SHA384": hashlib.sha384, "SHA512": hashlib.sha512}
+_STEP = timedelta(milliseconds=10)  # spacing of a status burst, as in the real conformance responses
+
+EVENT_TRANSPORT = "digipoort.transport"
+EVENT_ANSWER = "digipoort.answer"
+EVENT_RETRY = "digipoort.retry"
+
+
+class DigipoortModel:
+    def __init__(self, ctx: Context, config: DigipoortConfig) -> None:
+        self.ctx = ctx
+        self.config = config
+        self.store = ctx.store
+        self.journal = ctx.journal
+        self.root = ctx.store.area(SIM)
+        self._lock = threading.RLock()
+        self.store.migrate(SIM, SCHEMA)
+        ctx.scheduler.register(EVENT_TRANSPORT, lambda p, at: self.process_meta(p["user"], p["meta"], at,
+                                                                                delayed=True))
+        ctx.scheduler.register(EVENT_ANSWER, lambda p, at: self.deliver(p["kenmerk"], at))
+        ctx.scheduler.register(EVENT_RETRY, lambda p, at: self.deliver(p["kenmerk"], at, retry=True))
+        self.seed_accounts()
+
+    # -- accounts ---------------------------------------------------------------------------------
+
+    def seed_accounts(self) -> None:
+        for account in self.config.accounts:
+            self.put_account(account, source="config")
+
+    def put_account(self, account: Account, source: str = "api") -> dict:
+        if not is_allowed_filename(account.user) or len(account.user) > 64:
+            raise BadRequest(f"account name {account.user!r} must be 1-64 letters, digits, '.', '_' or '-'")
+        if not account.password:
+            raise BadRequest("an account needs a password")
+        with self.store.transaction() as db:
+            db.execute(
+                "INSERT INTO dp_accounts (user, password, berichtsoorten, identities, source) VALUES (?,?,?,?,?) "
+                "ON CONFLICT(user) DO UPDATE SET password=excluded.password, "
+                "berichtsoorten=excluded.berichtsoorten, identities=excluded.identities",
+                (account.user, account.password, json.dumps(account.berichtsoorten),
+                 json.dumps(account.identities), source),
+            )
+        for folder in FOLDERS:
+            self.folder(account.user, folder).mkdir(parents=True, exist_ok=True)
+        return account.as_public_dict()
+
+    def account(self, user: str) -> Account | None:
+        rows = self.store.query("SELECT user, password, berichtsoorten, identities FROM dp_accounts WHERE user=?",
+                                (user,))
+        if not rows:
+            return None
+        name, password, soorten, identities = rows[0]
+        return Account(name, password, json.loads(soorten), json.loads(identities))
+
+    def accounts(self) -> list[dict]:
+        rows = self.store.query("SELECT user FROM dp_accounts ORDER BY user")
+        return [self.account(r[0]).as_public_dict() for r in rows]
+
+    def delete_account(self, user: str) -> None:
+        with self.store.transaction() as db:
+            if db.execute("DELETE FROM dp_accounts WHERE user=?", (user,)).rowcount == 0:
+                raise NotFound(f"no Digipoort account {user!r}")
+
+    def check_login(self, user: str, password: str) -> bool:
+        account = self.account(user)
+        # Compare in constant time even for unknown users, so timing does not reveal account names.
+        expected = account.password if account else "\0" * max(len(password), 1)
+        return hmac.compare_digest(expected.encode(), password.encode()) and account is not None
+
+    def home(self, user: str) -> Path:
+        return self.root / "accounts" / user
+
+    def folder(self, user: str, name: str) -> Path:
+        return self.home(user) / name
+
+    # -- uploads ----------------------------------------------------------------------------------
+
+    def on_upload(self, user: str, folder: str, name: str) -> None:
+        """A complete file was published in a folder; a meta file in IN triggers the dialogue."""
+        if folder == "IN" and is_meta_name(name):
+            self.process_meta(user, name, self.ctx.clock.now())
+
+    def process_meta(self, user: str, meta_name: str, at: datetime, delayed: bool = False) -> None:
+        with self._lock:
+            meta_path = self.folder(user, "IN") / meta_name
+            if not meta_path.exists():
+                return  # already handled (an event fired twice after a restart)
+            sender_ref = meta_name[: -len(".meta")]
+            meta: AanleverMeta | None = None
+            kenmerk = self.ctx.new_uuid()
+            try:
+                meta = self._read_meta(meta_path)
+                sender_ref = meta.context_id
+                if not delayed and self._transport_delay(meta) > timedelta(0):
+                    self.ctx.scheduler.schedule(EVENT_TRANSPORT, at + self._transport_delay(meta),
+                                                {"user": user, "meta": meta_name})
+                    self.journal.record(SIM, "digipoort.transport_delayed", user=user, meta=meta_name)
+                    return
+                payload = self._check(user, meta)
+                plan = self._plan(user, meta, payload, at)
+            except SubmissionRefused as refusal:
+                self._refuse(user, meta_name, sender_ref, kenmerk, meta, refusal, at)
+                return
+            self._accept(user, meta_name, kenmerk, meta, payload, plan, at)
+
+    def _transport_delay(self, meta: AanleverMeta) -> timedelta:
+        stub = STUBS.get(meta.aanleverkenmerk or "")
+        if stub and stub.transport_delay:
+            return parse_duration(stub.transport_delay)
+        return parse_duration(self.config.transport_delay)
+
+    def _read_meta(self, meta_path: Path) -> AanleverMeta:
+        size = meta_path.stat().st_size
+        if size > self.config.max_meta_size:
+            raise SubmissionRefused(ALS100, f"the meta file is {size} bytes; at most "
+                                            f"{self.config.max_meta_size} bytes are accepted")
+        return parse_aanlever_meta(meta_path.read_bytes(), max_bytes=self.config.max_meta_size,
+                                   schema_path=self.config.meta_schema)
+
+    def _check(self, user: str, meta: AanleverMeta) -> bytes:
+        """The checks of seed 001 step 2; returns the data file's bytes when all pass."""
+        rule = self.ctx.rules.take(SIM, self._event(user, meta), ("error",))
+        if rule is not None:
+            fault = FAULTS[rule["error"]["code"]]
+            raise SubmissionRefused(fault, rule["error"].get("text", f"opgelegd door regel {rule['id']}"))
+        stub = STUBS.get(meta.aanleverkenmerk or "")
+        if stub and stub.transport_fault:
+            raise SubmissionRefused(stub.transport_fault, f"teststub {stub.name}")
+        if not is_allowed_filename(meta.filename) or is_meta_name(meta.filename):
+            raise SubmissionRefused(ALS130, f"bestandsnaam {meta.filename!r}")
+        account = self.account(user)
+        if account.berichtsoorten is not None and meta.berichtsoort not in account.berichtsoorten:
+            raise SubmissionRefused(ALS140, f"berichtsoort {meta.berichtsoort!r} is niet toegestaan voor "
+                                            f"{user}; toegestaan: {', '.join(account.berichtsoorten)}")
+        if account.identities is not None and meta.identity_number not in account.identities:
+            raise SubmissionRefused(ALS150, f"belanghebbende {meta.identity_number} is niet toegestaan "
+                                            f"voor {user}")
+        if meta.size > self.config.max_file_size:
+            raise SubmissionRefused(ALS160, f"opgegeven omvang {meta.size} bytes, maximaal "
+                                            f"{self.config.max_file_size}")
+        data_path = self.folder(user, "IN") / meta.filename
+        if not data_path.is_file():
+            raise SubmissionRefused(ALS110, f"databestand {meta.filename!r} ontbreekt in IN")
+        payload = data_path.read_bytes()
+        if len(payload) != meta.size:
+            raise SubmissionRefused(ALS120, f"{meta.filename}: {len(payload)} bytes aanwezig, "
+                                            f"{meta.size} opgegeven in het metabestand")
+        actual = _HASHES[meta.checksum_type](payload).hexdigest()
+        if actual != meta.checksum:
+            raise SubmissionRefused(ALS120, f"{meta.filename}: {meta.checksum_type} is {actual}, "
+                                            f"{meta.checksum} opgegeven in het metabestand")
+        if _declares_doctype(payload):
+            raise SubmissionRefused(ALS170, f"{meta.filename} bevat een DOCTYPE- of ENTITY-declaratie")
+        return payload
+
+    def _plan(self, user: str, meta: AanleverMeta, payload: bytes, at: datetime) -> Plan:
+        default_after = parse_duration(self.config.answer_delay).total_seconds()
+        rule = self.ctx.rules.take(SIM, self._event(user, meta), ("answer",))
+        stub = STUBS.get(meta.aanleverkenmerk or "")
+        if rule is not None and "outcome" in rule["answer"]:
+            plan = plan_from_rule(rule["answer"], default_after)
+            plan.reason = f"rule {rule['id']}"
+            return plan
+        plan = Plan(after_seconds=default_after)
+        if rule is not None:  # a rule that only moves the answer in time keeps the normal verdict
+            plan = plan_from_rule(rule["answer"], default_after)
+            plan.reason = f"rule {rule['id']} (timing)"
+        if stub is not None:
+            return apply_stub(plan, stub)
+        findings = recipient_check(meta.berichtsoort, payload, meta.identity_number, at.date())
+        if findings:
+            plan.outcome, plan.specifications, plan.reason = REJECTED, findings, "recipient check"
+        return plan
+
+    @staticmethod
+    def _event(user: str, meta: AanleverMeta) -> dict:
+        return {"user": user, "berichtsoort": meta.berichtsoort, "aanleverkenmerk": meta.aanleverkenmerk,
+                "identity": meta.identity_number, "filename": meta.filename, "contextId": meta.context_id}
+
+    # -- transport outcome ------------------------------------------------------------------------
+
+    def _refuse(self, user: str, meta_name: str, sender_ref: str, kenmerk: str, meta: AanleverMeta | None,
+                refusal: SubmissionRefused, at: datetime) -> None:
+        response_name = f"{_safe_ref(sender_ref)}_{kenmerk}.error"
+        body = messages.fault("aanleverFault", refusal.fault.code, refusal.description)
+        with self.store.transaction() as db:
+            self._insert_submission(db, kenmerk, user, meta, sender_ref, at, phase="refused",
+                                    foutcode=refusal.fault.code, detail=refusal.description, plan=None)
+            self._insert_statuses(db, kenmerk, at, [(105, None)])
+            intake_id = self._insert_intake(db, user, meta_name, response_name, body, remove=[meta_name])
+        self.journal.record(SIM, "digipoort.refused", user=user, kenmerk=kenmerk, contextId=sender_ref,
+                            foutcode=refusal.fault.code, detail=refusal.detail)
+        self._finish_intake(intake_id)
+
+    def _accept(self, user: str, meta_name: str, kenmerk: str, meta: AanleverMeta, payload: bytes,
+                plan: Plan, at: datetime) -> None:
+        response_name = f"{meta.context_id}_{kenmerk}.ok"
+        stamp = format_instant(at)
+        body = messages.aanlever_response(
+            kenmerk=kenmerk, berichtsoort=meta.berichtsoort, aanleverkenmerk=meta.aanleverkenmerk,
+            eerder_aanleverkenmerk=meta.eerder_aanleverkenmerk, timestamp=stamp,
+            identity_number=meta.identity_number, identity_type=meta.identity_type, rol=meta.rol,
+            recipient_oin=self.config.recipient_oin, autorisatie_adres=meta.autorisatie_adres,
+            statuscode=100, statusomschrijving=STATUSES[100].text)
+        delivered_now = plan.outcome in (ACCEPTED, REJECTED)
+        burst = HAPPY_TRANSPORT + (HAPPY_DELIVERY if delivered_now else HAPPY_DELIVERY[:-1])
+        archive = self.root / "archive" / kenmerk
+        with self.store.transaction() as db:
+            self._insert_submission(db, kenmerk, user, meta, meta.context_id, at,
+                                    phase="delivered" if delivered_now else "delivering", plan=plan,
+                                    payload=payload)
+            self._insert_statuses(db, kenmerk, at, [(code, None) for code in burst])
+            self.ctx.scheduler.schedule(EVENT_ANSWER, at + timedelta(seconds=plan.after_seconds),
+                                        {"kenmerk": kenmerk})
+            intake_id = self._insert_intake(db, user, meta_name, response_name, body,
+                                            remove=[meta_name, meta.filename], archive=str(archive))
+        self.journal.record(SIM, "digipoort.accepted", user=user, kenmerk=kenmerk, contextId=meta.context_id,
+                            berichtsoort=meta.berichtsoort, aanleverkenmerk=meta.aanleverkenmerk,
+                            plan=plan.outcome, reason=plan.reason)
+        self._finish_intake(intake_id)
+
+    def _finish_intake(self, intake_id: int) -> None:
+        """Write the response, clean up IN, mark done — safe to repeat after a crash."""
+        row = self.store.query_dicts("SELECT * FROM dp_intake WHERE id=?", (intake_id,))[0]
+        user = row["user"]
+        out = self.folder(user, "OUT") / row["response_name"]
+        self.store.atomic_write(out, row["response_bytes"])
+        self.journal.record(SIM, "file.created", user=user, folder="OUT", name=row["response_name"],
+                            size=len(row["response_bytes"]))
+        for name in json.loads(row["remove"]):
+            source = self.folder(user, "IN") / name
+            if row["archive"] and not is_meta_name(name) and source.exists():
+                archive = Path(row["archive"])
+                archive.mkdir(parents=True, exist_ok=True)
+                source.replace(archive / name)  # keep the accepted payload for the admin API
+                self.journal.record(SIM, "file.removed", user=user, folder="IN", name=name, reason="accepted")
+            elif remove_durably(source):
+                self.journal.record(SIM, "file.removed", user=user, folder="IN", name=name, reason="processed")
+        with self.store.transaction() as db:
+            db.execute("UPDATE dp_intake SET state='done' WHERE id=?", (intake_id,))
+
+    # -- delivery and the recipient's answer ------------------------------------------------------
+
+    def deliver(self, kenmerk: str, at: datetime, retry: bool = False) -> None:
+        """The answer moment (or a delivery retry): statuses, answer file + meta in OUT."""
+        with self._lock:
+            sub = self.submission_row(kenmerk)
+            if sub is None or sub["answer_state"] == "written":
+                return
+            if sub["answer_state"] is None:
+                if not self._decide_answer(sub, at, retry):
+                    return  # a retry was scheduled; nothing to write yet
+                sub = self.submission_row(kenmerk)
+            self._write_answer(sub)
+
+    def _decide_answer(self, sub: dict, at: datetime, retry: bool) -> bool:
+        plan = Plan.from_dict(json.loads(sub["plan"]))
+        kenmerk = sub["kenmerk"]
+        first_attempt = datetime.fromisoformat(sub["first_attempt"].replace("Z", "+00:00")) \
+            if sub["first_attempt"] else at
+        window = parse_duration(self.config.max_delivery_window)
+        if plan.outcome == TECHNICAL_PROBLEM and not retry:
+            return self._retry_later(sub, at, first_attempt)
+        if plan.outcome == MAX_DELIVERY_ATTEMPTS and at - first_attempt < window:
+            return self._retry_later(sub, at, first_attempt)
+        if plan.outcome in (ACCEPTED, TECHNICAL_PROBLEM):
+            statuses, final, kind = [(500, None)], ACCEPTED, "ontvangstbevestiging"
+            body = self._response_message(sub, at, "acknowledgement", [messages.ACKNOWLEDGEMENT])
+        elif plan.outcome == REJECTED:
+            statuses, final, kind = [(510, None)], REJECTED, "foutmelding"
+            body = self._response_message(sub, at, "error", plan.specifications)
+        elif plan.outcome == DELIVERY_FAILED:
+            statuses, final, kind = [(410, AFS400.code)], REJECTED, "foutmelding"
+            body = messages.fault("afleverFault", AFS400.code, AFS400.text)
+        else:  # MAX_DELIVERY_ATTEMPTS with the window used up
+            statuses, final, kind = [(420, AFS600.code)], REJECTED, "foutmelding"
+            body = messages.fault("afleverFault", AFS600.code, AFS600.text)
+        if plan.outcome == TECHNICAL_PROBLEM:
+            statuses = [(400, None)] + statuses
+        original = f"{kind}_{sub['aanleverkenmerk'] or kenmerk}.xml"
+        meta = build_aflever_meta(
+            kenmerk=kenmerk, filename=original, payload_sha256=hashlib.sha256(body).hexdigest(), size=len(body),
+            berichtsoort=sub["berichtsoort"], aanleverkenmerk=sub["aanleverkenmerk"], berichttype=kind,
+            identity_number=sub["identity_number"], identity_type=sub["identity_type"],
+            timestamp=format_instant(at))
+        with self.store.transaction() as db:
+            self._insert_statuses(db, kenmerk, at, statuses)
+            db.execute("UPDATE dp_submissions SET answer_state='decided', answer_bytes=?, answer_meta=?, "
+                       "answer_name=?, phase=?, answered_at=? WHERE kenmerk=?",
+                       (body, meta, original, final, format_instant(at), kenmerk))
+        return True
+
+    def _retry_later(self, sub: dict, at: datetime, first_attempt: datetime) -> bool:
+        with self.store.transaction() as db:
+            self._insert_statuses(db, sub["kenmerk"], at, [(420, None)])
+            db.execute("UPDATE dp_submissions SET first_attempt=COALESCE(first_attempt, ?), attempts=attempts+1 "
+                       "WHERE kenmerk=?", (format_instant(first_attempt), sub["kenmerk"]))
+            self.ctx.scheduler.schedule(EVENT_RETRY, at + parse_duration(self.config.retry_interval),
+                                        {"kenmerk": sub["kenmerk"]})
+        return False
+
+    def _response_message(self, sub: dict, at: datetime, kind: str, specs: list) -> bytes:
+        return messages.response_message(
+            message_id=sub["aanleverkenmerk"] or sub["context_id"], refers_to=sub["kenmerk"],
+            message_id_bd=self.ctx.new_uuid(), received=at.isoformat(timespec="seconds"),
+            response_type=kind, specifications=[tuple(s) for s in specs])
+
+    def _write_answer(self, sub: dict) -> None:
+        out = self.folder(sub["user"], "OUT")
+        kenmerk = sub["kenmerk"]
+        # The answer first, its meta second: the meta is the trigger, as for submissions.
+        self.store.atomic_write(out / kenmerk, sub["answer_bytes"])
+        self.store.atomic_write(out / f"{kenmerk}.meta", sub["answer_meta"])
+        with self.store.transaction() as db:
+            db.execute("UPDATE dp_submissions SET answer_state='written' WHERE kenmerk=?", (kenmerk,))
+        for name, body in ((kenmerk, sub["answer_bytes"]), (f"{kenmerk}.meta", sub["answer_meta"])):
+            self.journal.record(SIM, "file.created", user=sub["user"], folder="OUT", name=name, size=len(body))
+        self.journal.record(SIM, "digipoort.answered", user=sub["user"], kenmerk=kenmerk, outcome=sub["phase"])
+
+    def answer_now(self, kenmerk: str, answer: dict) -> dict:
+        """Admin/QA: decide (or override) the answer of a submission still waiting, and deliver it now."""
+        with self._lock:
+            sub = self.submission_row(kenmerk)
+            if sub is None:
+                raise NotFound(f"no submission with kenmerk {kenmerk!r}")
+            if sub["phase"] in ("refused",) or sub["answer_state"] is not None:
+                raise Conflict(f"submission {kenmerk} was already answered ({sub['phase']})")
+            plan = plan_from_rule(answer, 0)
+            plan.reason = "admin API"
+            with self.store.transaction() as db:
+                db.execute("UPDATE dp_submissions SET plan=? WHERE kenmerk=?", (json.dumps(plan.as_dict()), kenmerk))
+            self.deliver(kenmerk, self.ctx.clock.now(), retry=True)
+        return self.submission(kenmerk)
+
+    # -- persistence helpers ----------------------------------------------------------------------
+
+    def _insert_submission(self, db, kenmerk: str, user: str, meta: AanleverMeta | None, sender_ref: str,
+                           at: datetime, phase: str, plan: Plan | None, payload: bytes = b"",
+                           foutcode: str | None = None, detail: str | None = None) -> None:
+        m = meta or replace_none_meta(sender_ref)
+        db.execute(
+            "INSERT INTO dp_submissions (kenmerk, user, context_id, berichtsoort, aanleverkenmerk, "
+            "eerder_aanleverkenmerk, identity_number, identity_type, rol, filename, size, sha256, meta_json, "
+            "received_at, phase, plan, foutcode, detail) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (kenmerk, user, sender_ref, m.berichtsoort, m.aanleverkenmerk, m.eerder_aanleverkenmerk,
+             m.identity_number, m.identity_type, m.rol, m.filename, len(payload),
+             hashlib.sha256(payload).hexdigest() if payload else None,
+             json.dumps(meta.as_dict()) if meta else None, format_instant(at), phase,
+             json.dumps(plan.as_dict()) if plan else None, foutcode, detail))
+
+    def _insert_statuses(self, db, kenmerk: str, at: datetime, codes: list[tuple[int, str | None]]) -> None:
+        seq = db.execute("SELECT COALESCE(MAX(seq), 0) FROM dp_statuses WHERE kenmerk=?", (kenmerk,)).fetchone()[0]
+        for offset, (code, foutcode) in enumerate(codes):
+            stamp = format_instant(at + _STEP * offset)
+            db.execute("INSERT INTO dp_statuses (kenmerk, seq, code, text, at, foutcode) VALUES (?,?,?,?,?,?)",
+                       (kenmerk, seq + offset + 1, code, STATUSES[code].text, stamp, foutcode))
+            self.journal.record(SIM, "digipoort.status", kenmerk=kenmerk, code=code, text=STATUSES[code].text,
+                                foutcode=foutcode)
+
+    def _insert_intake(self, db, user: str, meta_name: str, response_name: str, body: bytes,
+                       remove: list[str], archive: str | None = None) -> int:
+        cur = db.execute("INSERT INTO dp_intake (user, meta_name, response_name, response_bytes, remove, archive, "
+                         "state) VALUES (?,?,?,?,?,?, 'decided')",
+                         (user, meta_name, response_name, body, json.dumps(remove), archive))
+        return int(cur.lastrowid)
+
+    def recover(self) -> None:
+        """After a crash: finish interrupted decisions, write decided answers, take unhandled metas."""
+        for (intake_id,) in self.store.query("SELECT id FROM dp_intake WHERE state='decided' ORDER BY id"):
+            self._finish_intake(intake_id)
+        for (kenmerk,) in self.store.query("SELECT kenmerk FROM dp_submissions WHERE answer_state='decided'"):
+            self._write_answer(self.submission_row(kenmerk))
+        waiting = {(e["payload"]["user"], e["payload"]["meta"]) for e in self.ctx.scheduler.pending(EVENT_TRANSPORT)}
+        for (user,) in self.store.query("SELECT user FROM dp_accounts"):
+            inbox = self.folder(user, "IN")
+            for path in sorted(inbox.glob("*.meta")) if inbox.is_dir() else []:
+                if (user, path.name) not in waiting:
+                    self.process_meta(user, path.name, self.ctx.clock.now())
+
+    # -- queries ----------------------------------------------------------------------------------
+
+    def submission_row(self, kenmerk: str) -> dict | None:
+        rows = self.store.query_dicts("SELECT * FROM dp_submissions WHERE kenmerk=?", (kenmerk,))
+        return rows[0] if rows else None
+
+    def statuses(self, kenmerk: str) -> list[dict]:
+        return self.store.query_dicts(
+            "SELECT code AS statuscode, text AS statusomschrijving, at AS tijdstempelStatus, foutcode "
+            "FROM dp_statuses WHERE kenmerk=? ORDER BY seq", (kenmerk,))
+
+    def submission(self, kenmerk: str) -> dict:
+        row = self.submission_row(kenmerk)
+        if row is None:
+            raise NotFound(f"no submission with kenmerk {kenmerk!r}")
+        return self._public(row)
+
+    def submissions(self, **filters: str) -> list[dict]:
+        sql, args = "SELECT * FROM dp_submissions WHERE 1=1", []
+        for column in ("user", "berichtsoort", "aanleverkenmerk", "phase", "context_id"):
+            if filters.get(column):
+                sql += f" AND {column}=?"
+                args.append(filters[column])
+        return [self._public(r) for r in self.store.query_dicts(sql + " ORDER BY received_at, rowid", args)]
+
+    def _public(self, row: dict) -> dict:
+        statuses = self.statuses(row["kenmerk"])
+        plan = json.loads(row["plan"]) if row["plan"] else None
+        return {
+            "kenmerk": row["kenmerk"], "user": row["user"], "contextId": row["context_id"],
+            "berichtsoort": row["berichtsoort"], "aanleverkenmerk": row["aanleverkenmerk"],
+            "identiteitBelanghebbende": {"nummer": row["identity_number"], "type": row["identity_type"]},
+            "filename": row["filename"], "size": row["size"], "received": row["received_at"],
+            "phase": row["phase"], "foutcode": row["foutcode"], "foutbeschrijving": row["detail"],
+            "statuscode": statuses[-1]["statuscode"] if statuses else None,
+            "statuses": statuses, "plan": plan,
+            "answer": {"name": row["answer_name"], "state": row["answer_state"], "at": row["answered_at"]},
+        }
+
+    def files(self, user: str, folder: str) -> list[dict]:
+        if folder not in FOLDERS:
+            raise BadRequest(f"folder must be IN or OUT, got {folder!r}")
+        if self.account(user) is None:
+            raise NotFound(f"no Digipoort account {user!r}")
+        path = self.folder(user, folder)
+        return [{"name": p.name, "size": p.stat().st_size} for p in sorted(path.iterdir()) if p.is_file()]
+
+    def reset(self) -> None:
+        import shutil
+
+        with self._lock:
+            for kind in (EVENT_TRANSPORT, EVENT_ANSWER, EVENT_RETRY):
+                self.ctx.scheduler.cancel_kind(kind)
+            with self.store.transaction() as db:
+                for table in ("dp_statuses", "dp_submissions", "dp_intake", "dp_accounts"):
+                    db.execute(f"DELETE FROM {table}")
+            shutil.rmtree(self.root, ignore_errors=True)
+            self.root.mkdir(parents=True, exist_ok=True)
+            self.seed_accounts()
+
+
+def replace_none_meta(sender_ref: str) -> AanleverMeta:
+    """Placeholder fields for a refused meta file that could not be read at all."""
+    return AanleverMeta(context_id=sender_ref, filename=None, content_type=None, checksum_type=None,
+                        checksum=None, size=0, berichtsoort=None, aanleverkenmerk=None,
+                        eerder_aanleverkenmerk=None, identity_number=None, identity_type=None, rol=None,
+                        autorisatie_adres=None)
+
+
+def _safe_ref(ref: str) -> str:
+    cleaned = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in ref)[:100]
+    return cleaned or "onbekend"
+
+
+def _declares_doctype(payload: bytes) -> bool:
+    head = payload[:65536].lstrip(b"\xef\xbb\xbf").lower()
+    return head.lstrip().startswith(b"<") and (b"<!doctype" in head or b"<!entity" in head)
