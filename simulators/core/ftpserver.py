@@ -88,6 +88,29 @@ class StagingDTPHandler(TLS_DTPHandler):
             self.transfer_finished = False
             self.close()
 
+    def send(self, data: bytes) -> int:
+        # asynchat passes an empty listing or file on to send(); pyOpenSSL answers an empty write made
+        # during the TLS handshake as if the peer had gone, and pyftpdlib then cuts the connection
+        # mid-handshake (Python's ftplib fails with "shutdown while in init" on about one empty NLST
+        # in three under load). Nothing to send is simply nothing sent.
+        if not data:
+            return 0
+        return super().send(data)
+
+    def handle_close(self) -> None:
+        # With nothing to send, "done" can arrive while the data connection's TLS handshake is still
+        # under way: finish the handshake first, then close cleanly.
+        if self._ssl_accepting and not self.receive and not self._closed:
+            self._close_after_handshake = True
+            return
+        super().handle_close()
+
+    def handle_ssl_established(self) -> None:
+        super().handle_ssl_established()
+        if getattr(self, "_close_after_handshake", False):
+            self._close_after_handshake = False
+            self.handle_close()
+
     def close(self) -> None:
         upload = self.file_obj
         if not self._closed and self.receive and isinstance(upload, StagedUpload) and self.transfer_finished:

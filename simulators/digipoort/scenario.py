@@ -7,6 +7,7 @@ the simulator's own events.
 
 from __future__ import annotations
 
+import ftplib
 import os
 import subprocess
 import sys
@@ -84,6 +85,7 @@ class ScenarioClients:
     aliases: dict[str, str] = field(default_factory=dict)  # name in the scenario -> contextId
     accounts: list[Account] = field(default_factory=list)
     timers: dict[str, Any] = field(default_factory=dict)
+    poll_errors: list[str] = field(default_factory=list)
 
 
 def _state(run) -> ScenarioClients:
@@ -125,7 +127,11 @@ def _arm_polling(run, name: str | None) -> None:
 
     def poll(_at) -> None:
         state.timers.pop(key, None)
-        client.poll()
+        try:
+            client.poll()
+        except ftplib.all_errors as exc:  # as a real client would: note it and look again later
+            state.poll_errors.append(f"{_at.isoformat()}: {type(exc).__name__}: {exc}")
+            client.schedule_poll(client.policy.initial)
         _arm_polling(run, name)
 
     state.timers[key] = run.runtime.scheduler.call_at(due, poll)
@@ -221,12 +227,14 @@ def vocabulary() -> Vocabulary:
             row = next((r for c in _state(run).clients.values() for r in c.submissions() if r["ref"] == ref), None)
             if row is None:
                 raise AssertionError(f"the client has no submission {alias!r}")
+            errors = _state(run).poll_errors
             pattern = {"state": want} if isinstance(want, str) else want
             from ..core.matching import difference
 
             problems = difference(pattern, row)
             if problems:
-                raise AssertionError(f"{alias}: " + "; ".join(problems))
+                hint = f" (failed polls: {'; '.join(errors[-3:])})" if errors else ""
+                raise AssertionError(f"{alias}: " + "; ".join(problems) + hint)
 
     for folder in ("in", "out"):
         vocab.expectation(f"digipoort.{folder}", {"anyOf": [
