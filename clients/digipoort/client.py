@@ -104,15 +104,21 @@ class DigipoortClient:
         self.schedule_poll(self.policy.initial, reset=True)
 
     def resume(self) -> list[str]:
-        """Finish every submission a crash left half-sent; returns their references."""
+        """Finish what a crash interrupted: half-sent submissions, and responses stored but not yet
+        deleted from OUT. Returns the references of the submissions it sent on."""
         unfinished = [r["ref"] for r in self.store.rows(
             "SELECT ref FROM submissions WHERE state IN ('new', 'data_sent', 'meta_sending') ORDER BY created_at")]
         if unfinished:
             with self._session() as ftp:
                 for ref in unfinished:
                     self._deliver(ftp, ref)
-            self.schedule_poll(self.policy.initial, reset=True)
+        if self._undeleted():
+            self.poll()
+        self.schedule_poll(self.policy.initial, reset=True)
         return unfinished
+
+    def _undeleted(self) -> bool:
+        return bool(self.store.rows("SELECT 1 FROM responses WHERE removed=0 LIMIT 1"))
 
     def _deliver(self, ftp: ftplib.FTP, ref: str) -> None:
         sub = self.store.submission(ref)
@@ -252,7 +258,7 @@ class DigipoortClient:
 
     def next_poll_at(self) -> datetime | None:
         """When to look at OUT next; None when nothing is outstanding."""
-        return self._next_poll if self.outstanding() else None
+        return self._next_poll if self.outstanding() or self._undeleted() else None
 
     def outstanding(self) -> list[dict]:
         return self.store.rows("SELECT ref, state FROM submissions WHERE state NOT IN ('accepted','rejected','error') "

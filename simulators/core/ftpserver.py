@@ -78,8 +78,9 @@ class StagingDTPHandler(TLS_DTPHandler):
 
     max_upload_bytes: int | None = None
 
-    def handle_read(self) -> None:
-        super().handle_read()
+    def handle_read_event(self) -> None:
+        # pyftpdlib aliases handle_read_event to DTPHandler.handle_read, so the check hooks in here.
+        super().handle_read_event()
         limit = self.max_upload_bytes
         if limit is not None and self.receive and self.tot_bytes_received > limit and not self._closed:
             self._resp = (ftpcodes.reply(ftpcodes.EXCEEDED_STORAGE,

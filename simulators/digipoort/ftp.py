@@ -19,7 +19,9 @@ from ..core.ftpserver import JournaledFTPHandler, StagedUpload
 from .meta import is_allowed_filename
 from .models import FOLDERS, SIM, DigipoortModel
 
-PERMS = "elrdw"  # cwd, list, retrieve, delete, store; the handler narrows these per folder
+# Every permission letter is granted here, so that pyftpdlib's generic "Not enough privileges" never
+# answers: the handler refuses each forbidden action itself, saying what to do instead.
+PERMS = "elradfmwMT"
 
 
 class DigipoortAuthorizer:

@@ -82,7 +82,7 @@ def _run_action(run: Any, ftp: ftplib.FTP, action: dict, uploaded: dict, aliases
     if "upload" in action:
         path = action["upload"]
         body = _body(run, action, uploaded, aliases)
-        reply = _attempt(lambda: ftp.storbinary(f"STOR {path}", io.BytesIO(body)))
+        reply = _upload(ftp, path, body)
         if reply.startswith("2"):
             uploaded[path] = body
         _check(f"{where} (upload {path})", reply, action.get("reply", "226*"))
@@ -134,6 +134,15 @@ def _attempt(operation) -> str:
         return str(exc)
     except (EOFError, ConnectionError) as exc:
         return f"(connection closed: {type(exc).__name__})"
+
+
+def _upload(ftp: ftplib.FTP, path: str, body: bytes) -> str:
+    try:
+        return str(ftp.storbinary(f"STOR {path}", io.BytesIO(body)))
+    except ftplib.Error as exc:
+        return str(exc)
+    except OSError:  # the server cut the data connection; its reason waits on the control connection
+        return _attempt(ftp.getresp)
 
 
 def _attempt_list(ftp: ftplib.FTP, folder: str) -> list[str]:

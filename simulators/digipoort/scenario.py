@@ -68,9 +68,11 @@ SUBMIT_SCHEMA = {"type": "object", "required": ["berichtsoort"], "additionalProp
     "as": {"type": "string", "description": "a name to refer to this submission in expectations"},
     "client": {"type": "string"}, "user": {"type": "string"}, "password": {"type": "string"},
     "crash_at": {"enum": list(CRASH_POINTS),
-                 "description": "run the client as a separate process that dies (like kill -9) at this point"}}}
+                 "description": "run the client as a separate process that dies (like kill -9) at this point"},
+    "fails": {"type": "string", "description": "the submit must fail with an error matching this pattern"}}}
 _CLIENT_ONLY = {"type": ["object", "null"], "additionalProperties": False,
-                "properties": {"client": {"type": "string"}, "crash_at": {"enum": list(CRASH_POINTS)}}}
+                "properties": {"client": {"type": "string"}, "crash_at": {"enum": list(CRASH_POINTS)},
+                               "fails": {"type": "string", "description": "it must fail with an error like this"}}}
 
 
 def _per_alias(item: dict) -> dict:
@@ -152,18 +154,25 @@ def vocabulary() -> Vocabulary:
             raise ValueError("digipoort.submit needs 'identity' (or vat.identity)")
         client = _client(run, args.get("client"), args.get("user"), args.get("password"))
         if "crash_at" in args:
-            ref = _submit_in_process_that_dies(run, client, args, payload, filename, identity)
+            ref = _run_client_process_that_dies(run, client, args["crash_at"], _submit_arguments(args, payload,
+                                                                                                 filename, identity, run))
+            _state(run).aliases[args.get("as", ref)] = ref
         else:
-            ref = client.submit(payload, berichtsoort=args["berichtsoort"], identity=identity, filename=filename,
-                                **fields)
-        _state(run).aliases[args.get("as", ref)] = ref
+            ref = client.prepare(payload, berichtsoort=args["berichtsoort"], identity=identity, filename=filename,
+                                 **fields)
+            _state(run).aliases[args.get("as", ref)] = ref
+            _expect_outcome(lambda: client.deliver(ref), args.get("fails"), "submit")
         _arm_polling(run, args.get("client"))
 
     @vocab.step("digipoort.poll", _CLIENT_ONLY)
     def poll(run, args: dict | None) -> None:
         """Make the client look at OUT now (besides its own polling on the clock)."""
         args = args or {}
-        _client(run, args.get("client")).poll()
+        client = _client(run, args.get("client"))
+        if "crash_at" in args:
+            _run_client_process_that_dies(run, client, args["crash_at"], ["status"])
+        else:
+            client.poll()
         _arm_polling(run, args.get("client"))
 
     @vocab.step("digipoort.resume", _CLIENT_ONLY)
@@ -171,7 +180,7 @@ def vocabulary() -> Vocabulary:
         """Start the client again after a crash: it finishes half-sent submissions and polls on."""
         args = args or {}
         client = _client(run, args.get("client"))
-        client.resume()
+        _expect_outcome(client.resume, args.get("fails"), "resume")
         client.schedule_poll(client.policy.initial, reset=True)
         _arm_polling(run, args.get("client"))
 
@@ -298,27 +307,46 @@ def _period(text: str) -> tuple[date, date]:
     return date(year, first, 1), end - timedelta(days=1)
 
 
-def _submit_in_process_that_dies(run, client: DigipoortClient, args: dict, payload: bytes, filename: str,
-                                 identity: str) -> str:
-    """Run the client CLI as its own process, told to die at ``crash_at``; return its reference."""
+def _expect_outcome(action, fails: str | None, what: str) -> None:
+    """Run a client action that must succeed, or (with ``fails``) must fail with a matching error."""
+    try:
+        action()
+    except ftplib.all_errors as exc:
+        if fails is None:
+            raise
+        if not fnmatchcase(f"{type(exc).__name__}: {exc}", fails):
+            raise AssertionError(f"the {what} failed with {type(exc).__name__}: {exc}, expected {fails!r}") from exc
+        return
+    if fails is not None:
+        raise AssertionError(f"the {what} was expected to fail ({fails!r}) but succeeded")
+
+
+def _submit_arguments(args: dict, payload: bytes, filename: str, identity: str, run) -> list[str]:
     payload_path = run.workdir / f"payload-{len(_state(run).aliases)}-{filename}"
     payload_path.write_bytes(payload)
-    conn = client.connection
-    ca = run.runtime.tls.ca_cert
-    command = [sys.executable, "-m", "simulators", "digipoort", "--host", conn.host, "--port", str(conn.port),
-               "--user", conn.user, "--password", conn.password, "--ca", str(ca), "--state", str(client.store.path),
-               "--at", run.clock.now().isoformat(), "submit", str(payload_path), "--berichtsoort",
-               args["berichtsoort"], "--identity", identity]
+    command = ["submit", str(payload_path), "--berichtsoort", args["berichtsoort"], "--identity", identity]
     for key in ("identity_type", "rol", "aanleverkenmerk", "eerder_aanleverkenmerk"):
         if key in args:
             command += [f"--{key.replace('_', '-')}", args[key]]
-    env = {**os.environ, CRASH_ENV: args["crash_at"]}
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    return command
+
+
+def _run_client_process_that_dies(run, client: DigipoortClient, crash_at: str, action: list[str]) -> str | None:
+    """Run the client CLI as its own process, told to die (like kill -9) at ``crash_at``.
+
+    Returns the reference of the newest submission in the client's state afterwards.
+    """
+    conn = client.connection
+    command = [sys.executable, "-m", "simulators", "digipoort", "--host", conn.host, "--port", str(conn.port),
+               "--user", conn.user, "--password", conn.password, "--ca", str(run.runtime.tls.ca_cert),
+               "--state", str(client.store.path), "--at", run.clock.now().isoformat(), *action]
+    done = subprocess.run(command, env={**os.environ, CRASH_ENV: crash_at}, capture_output=True, text=True,
+                          timeout=60)
     if done.returncode != 137:
-        raise RuntimeError(f"the client was to die at {args['crash_at']} but exited {done.returncode}: "
-                           f"{done.stderr.strip()[-500:]}")
+        raise RuntimeError(f"the client was to die at {crash_at} but exited {done.returncode}: "
+                           f"{(done.stderr or done.stdout).strip()[-500:]}")
     rows = client.store.rows("SELECT ref FROM submissions ORDER BY created_at DESC, rowid DESC LIMIT 1")
-    return rows[0]["ref"]
+    return rows[0]["ref"] if rows else None
 
 
 def _expand(run, expected) -> list[tuple[str, Any]]:

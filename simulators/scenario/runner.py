@@ -17,7 +17,6 @@ from typing import Any, Iterable
 
 from ..core.clock import VirtualClock, parse_instant
 from ..core.config import config_from_dict
-from ..core.journal import JournalMismatch
 from ..core.matching import matches
 from ..core.runtime import Runtime, register_config_sections, test_settings
 from .catalogue import full_vocabulary
@@ -54,13 +53,14 @@ class Run:
             raise ExpectationFailed(f"file {relative!r} not found next to {self.scenario.path.name}")
         return path
 
-    def check(self, expectations: dict) -> None:
+    def check(self, expectations: dict, lines: dict[str, int] | None = None) -> None:
         failures = []
         for name, expected in expectations.items():
             try:
                 self.vocab.expect_specs[name].handler(self, expected)
-            except (ExpectationFailed, JournalMismatch) as exc:
-                failures.append(f"{name}: {exc}")
+            except AssertionError as exc:  # ExpectationFailed, JournalMismatch or a handler's own
+                where = f"line {lines[name]}: " if lines and name in lines else ""
+                failures.append(f"{where}{name}: {exc}")
         if failures:
             raise ExpectationFailed("\n".join(failures))
 
@@ -79,8 +79,7 @@ def _expect_journal(run: Run, spec: dict) -> None:
         journal.expect(pattern)
     for pattern in _as_list(spec.get("no", [])):
         journal.expect_none(pattern)
-    if "count" in spec:
-        count = spec["count"]
+    for count in _as_list(spec.get("count", [])):
         found = sum(1 for e in journal.entries() if matches(count["pattern"], e))
         for key, ok in (("equals", found == count.get("equals")), ("at_least", found >= count.get("at_least", 0)),
                         ("at_most", found <= count.get("at_most", found))):
@@ -112,8 +111,8 @@ def run_scenario(scenario: Scenario, vocab: Vocabulary) -> ScenarioResult:
         for step in scenario.steps:
             _run_step(run, step)
         run.current_line = scenario.expect_line
-        run.check(scenario.expect)
-    except (ExpectationFailed, JournalMismatch) as exc:
+        run.check(scenario.expect, scenario.expect_lines)
+    except AssertionError as exc:
         status, message = "failed", _where(scenario, exc)
     except Exception as exc:  # a broken step is an error of the scenario run, reported, never hidden
         status, message = "error", _where(scenario, exc)
@@ -129,8 +128,8 @@ def _run_step(run: Run, step: Step) -> None:
     run.current_line = step.line
     try:
         run.vocab.step_specs[step.action].handler(run, step.args)
-    except (ExpectationFailed, JournalMismatch) as exc:
-        raise type(exc)(f"step {step.index + 1} ({step.action}) at line {step.line}: {exc}") from exc
+    except AssertionError as exc:
+        raise ExpectationFailed(f"step {step.index + 1} ({step.action}) at line {step.line}: {exc}") from exc
     except Exception as exc:
         raise RuntimeError(f"step {step.index + 1} ({step.action}) at line {step.line}: "
                            f"{type(exc).__name__}: {exc}") from exc

@@ -174,7 +174,9 @@ def _journal_schema() -> dict:
     }
     return {
         "type": "object",
-        "properties": {"has": patterns, "no": patterns, "count": count},
+        "properties": {"has": patterns, "no": patterns,
+                       # if/then/else rather than anyOf: a wrong count then gets the count's own message.
+                       "count": {"if": {"type": "array"}, "then": {"items": count, "minItems": 1}, "else": count}},
         "minProperties": 1,
         "additionalProperties": False,
         "x-noun": "journal check",
