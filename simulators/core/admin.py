@@ -11,7 +11,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.serving import make_server
 
 from .clock import ClockError
@@ -115,7 +115,7 @@ def create_app(runtime: "Runtime") -> Flask:
         return jsonify(runtime.rules.list(request.args.get("sim")))
 
     @app.post("/api/rules")
-    @doc(body={"type": "object", "required": ["sim"], "properties": {
+    @doc(status=201, body={"type": "object", "required": ["sim"], "properties": {
         "sim": {"type": "string"}, "when": {"type": "object"},
         "times": {"type": "integer", "minimum": 1}}, "additionalProperties": True})
     def rules_add():
@@ -172,6 +172,9 @@ def json_body(optional: bool = False) -> dict[str, Any]:
     by default, and refusing that would only puzzle people.
     """
     raw = request.get_data(cache=True)
+    if request.content_length is None and len(raw) >= MAX_ADMIN_BODY:
+        # A chunked body is cut off quietly at the limit; say so instead of "not valid JSON".
+        raise RequestEntityTooLarge(f"the request body is larger than {MAX_ADMIN_BODY} bytes")
     if not raw.strip():
         if optional:
             return {}

@@ -12,6 +12,7 @@ This module is the only place in the project that reads the wall clock.
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 import time
@@ -25,6 +26,8 @@ _ISO_DURATION = re.compile(
     r"^P(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$"
 )
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+# A hundred years: far beyond any delay worth simulating, far below datetime's overflow.
+MAX_DURATION_SECONDS = 100 * 365 * 86400
 
 
 class ClockError(ValueError):
@@ -34,17 +37,26 @@ class ClockError(ValueError):
 def parse_duration(value: str | int | float | timedelta) -> timedelta:
     """Read ``"2h"``, ``"1h30m"``, ``"90s"``, ``"3d"``, ``"250ms"``, ``"PT2H"`` or seconds as a number."""
     if isinstance(value, timedelta):
-        return value
-    if isinstance(value, bool):
+        seconds = value.total_seconds()
+    elif isinstance(value, bool):
         raise ClockError(f"not a duration: {value!r}")
-    if isinstance(value, (int, float)):
-        return timedelta(seconds=value)
-    text = str(value).strip()
+    elif isinstance(value, (int, float)):
+        seconds = float(value)
+    else:
+        seconds = _parse_duration_text(str(value).strip(), value)
+    if seconds < 0:
+        raise ClockError(f"{value!r} is negative: the clock cannot move backwards")
+    if not math.isfinite(seconds) or seconds > MAX_DURATION_SECONDS:
+        raise ClockError(f"not a usable duration: {value!r} (it must be positive and at most "
+                         f"{MAX_DURATION_SECONDS // 86400} days)")
+    return timedelta(seconds=seconds)
+
+
+def _parse_duration_text(text: str, value: object) -> float:
     iso = _ISO_DURATION.match(text)
-    if iso and text not in ("P", "PT"):
+    if iso and text not in ("P", "PT") and not text.endswith("T"):
         parts = {k: float(v) for k, v in iso.groupdict().items() if v}
-        return timedelta(days=parts.get("d", 0), hours=parts.get("h", 0),
-                         minutes=parts.get("m", 0), seconds=parts.get("s", 0))
+        return parts.get("d", 0) * 86400 + parts.get("h", 0) * 3600 + parts.get("m", 0) * 60 + parts.get("s", 0)
     compact = text.replace(" ", "")
     pos, seconds = 0, 0.0
     for match in _DURATION_PART.finditer(compact):
@@ -54,7 +66,7 @@ def parse_duration(value: str | int | float | timedelta) -> timedelta:
         pos = match.end()
     if pos == 0 or pos != len(compact):
         raise ClockError(f"not a duration: {value!r} (use e.g. 90s, 5m, 2h, 1h30m, 3d or PT2H)")
-    return timedelta(seconds=seconds)
+    return seconds
 
 
 def parse_instant(value: str | datetime) -> datetime:
@@ -72,7 +84,9 @@ def parse_instant(value: str | datetime) -> datetime:
 
 
 def format_instant(moment: datetime) -> str:
-    """ISO 8601 in UTC with milliseconds, as the journal and the admin API show time."""
+    """ISO 8601 in UTC with milliseconds, as the journal and the admin API show time (naive = UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 

@@ -47,7 +47,8 @@ class SimConfig:
     start: str | None = None  # start time of a virtual clock (ISO 8601)
     log_level: str = "warning"  # "info" logs every FTP session and transfer
     tls: TLSConfig = field(default_factory=TLSConfig)
-    simulators: dict[str, Any] = field(default_factory=dict)  # section name -> its config instance
+    # section name -> its config instance; filled from the sections, never set directly
+    simulators: dict[str, Any] = field(default_factory=dict, init=False)
 
     def section(self, name: str) -> Any:
         if name not in self.simulators:
@@ -90,8 +91,7 @@ def config_from_dict(data: dict[str, Any], where: str = "configuration") -> SimC
     sim_sections = {name: data.pop(name) for name in list(data) if name in _SECTIONS}
     config = build(SimConfig, data, where, "")
     for name, cls in _SECTIONS.items():
-        section = sim_sections.get(name) or {}
-        config.simulators[name] = build(cls, section, where, name)
+        config.simulators[name] = build(cls, sim_sections.get(name), where, name)
     return config
 
 
@@ -103,15 +103,13 @@ def build(cls: type, data: Any, where: str, path: str) -> Any:
         raise ConfigError(f"{where}: {path or 'top level'}: expected a mapping, got {type(data).__name__}")
     hints = typing.get_type_hints(cls)
     known = {f.name: f for f in dataclasses.fields(cls) if f.init}
-    unknown = sorted(set(data) - set(known) - ({"simulators"} if cls is SimConfig else set()))
+    unknown = sorted(set(data) - set(known))
     if unknown:
         raise ConfigError(
             f"{where}: {_join(path, unknown[0])}: unknown setting; known settings here: {', '.join(sorted(known))}"
         )
     kwargs = {}
     for name, value in data.items():
-        if name == "simulators" and cls is SimConfig:
-            continue
         kwargs[name] = _coerce(hints[name], value, where, _join(path, name))
     try:
         return cls(**kwargs)

@@ -67,6 +67,8 @@ class Journal:
         limit: int | None = None,
     ) -> list[dict]:
         """Entries in order; ``kind`` may use wildcards (``ftp.*``); ``match`` is a field pattern."""
+        if limit is not None and limit <= 0:
+            return []
         sql = "SELECT id, at, sim, kind, session, data FROM journal WHERE id > ?"
         args: list[Any] = [since]
         if sim:

@@ -15,12 +15,13 @@ _CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
 _TYPES = {"int": "integer", "float": "number", "path": "string", "string": "string", None: "string"}
 
 
-def doc(body: dict | None = None, query: dict[str, str] | None = None) -> Callable:
-    """Attach a request body schema and/or documented query parameters to a view."""
+def doc(body: dict | None = None, query: dict[str, str] | None = None, status: int = 200) -> Callable:
+    """Attach a request body schema, documented query parameters and the success status to a view."""
 
     def mark(view: Callable) -> Callable:
         view.openapi_body = body  # type: ignore[attr-defined]
         view.openapi_query = query  # type: ignore[attr-defined]
+        view.openapi_status = status  # type: ignore[attr-defined]
         return view
 
     return mark
@@ -46,7 +47,8 @@ def build_openapi(app: Flask) -> dict[str, Any]:
                 "operationId": f"{rule.endpoint}_{method.lower()}".replace(".", "_"),
                 "summary": summary.strip(),
                 "responses": {
-                    "200": {"description": "success", "content": {"application/json": {}}},
+                    str(getattr(view, "openapi_status", 200)): {"description": "success",
+                                                                "content": {"application/json": {}}},
                     "4XX": {"description": "an error: {error: {code, message}}",
                             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
                 },

@@ -31,7 +31,7 @@ CREATE TABLE IF NOT EXISTS rules (
 );
 """
 
-_RESERVED = {"when", "times", "name", "id", "sim", "hits", "remaining"}
+_RESERVED = {"when", "times", "name", "id", "sim", "hits", "remaining", "action"}
 
 
 class Rules:
@@ -60,6 +60,9 @@ class Rules:
         if not isinstance(rule, Mapping):
             raise BadRequest("a rule must be an object with 'when' and one action")
         body = dict(rule)
+        given_reserved = sorted(set(body) & (_RESERVED - {"when", "times", "name"}))
+        if given_reserved:
+            raise BadRequest(f"rule fields {given_reserved} are set by koppelsim, not by the rule")
         when = body.get("when", {})
         if not isinstance(when, Mapping):
             raise BadRequest("rule field 'when' must be an object of field patterns")
@@ -129,6 +132,8 @@ class Rules:
                     continue
                 db.execute("UPDATE rules SET hits = hits + 1 WHERE id = ?", (rule["id"],))
                 rule["hits"] += 1
+                if rule["times"] is not None:
+                    rule["remaining"] = max(rule["times"] - rule["hits"], 0)
                 return rule
         return None
 
@@ -137,6 +142,6 @@ def _as_dict(row: tuple) -> dict:
     rule_id, sim, body, times, hits = row
     data = json.loads(body)
     action = next(k for k in data if k not in _RESERVED)
-    result = {"id": rule_id, "sim": sim, **data, "action": action, "times": times, "hits": hits}
+    result = {**data, "id": rule_id, "sim": sim, "action": action, "times": times, "hits": hits}
     result["remaining"] = None if times is None else max(times - hits, 0)
     return result

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
-from .clock import Clock, VirtualClock, format_instant, parse_duration, parse_instant
+from .clock import Clock, ClockError, VirtualClock, format_instant, parse_duration, parse_instant
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -202,6 +202,10 @@ class Scheduler:
 
     def advance_to(self, target: datetime | str) -> datetime:
         target = parse_instant(target)
+        now = self.clock.now()
+        if target < now - timedelta(milliseconds=1):
+            raise ClockError(f"the clock cannot move backwards (now {format_instant(now)}, "
+                             f"asked {format_instant(target)})")
         if isinstance(self.clock, VirtualClock):
             # Fire on the way so each event sees its own due time, then land on the target.
             self.run_due(until=target)

@@ -27,7 +27,7 @@ def create_blueprint(model: DigipoortModel) -> Blueprint:
         return jsonify(model.accounts())
 
     @bp.post("/accounts")
-    @doc(body={"type": "object", "required": ["user", "password"], "properties": {
+    @doc(status=201, body={"type": "object", "required": ["user", "password"], "properties": {
         "user": {"type": "string"}, "password": {"type": "string"},
         "berichtsoorten": {"type": ["array", "null"], "items": {"type": "string"}},
         "identities": {"type": ["array", "null"], "items": {"type": "string"}}}})

@@ -14,7 +14,7 @@ from .outcomes import validate_answer_action, validate_error_action
 
 def validate_rule(rule: dict) -> None:
     validators = {"error": validate_error_action, "answer": validate_answer_action, "ftp": validate_ftp_action}
-    action = next(k for k in rule if k not in ("when",))
+    action = next(k for k in rule if k not in ("when", "name"))
     if action not in validators:
         raise ValueError(f"unknown Digipoort rule action {action!r}; known: {', '.join(validators)}")
     if not isinstance(rule[action], dict):

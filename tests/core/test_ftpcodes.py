@@ -78,5 +78,6 @@ def test_error_classes_carry_a_code_and_http_status(cls, code, status):
 
 def test_error_code_and_details_can_be_given():
     err = BadRequest("refused", code="ALS140", foutcode="ALS140", size=3)
-    assert err.as_dict() == {"code": "ALS140", "message": "refused", "details": {"foutcode": "ALS140", "size": 3}}
+    assert err.as_dict() == {"code": "ALS140", "message": "refused",
+                             "details": {"foutcode": "ALS140", "size": 3}}
     assert BadRequest("x").code == "bad_request"  # the class default is not changed by an instance

@@ -57,7 +57,8 @@ def test_values_that_are_not_json_are_stored_as_text(journal):
 
     journal.record("digipoort", "file.created", path=Path("/x/y"), count=3, ok=True, nothing=None)
     (entry,) = journal.entries()
-    assert entry["path"] == "/x/y" and entry["count"] == 3 and entry["ok"] is True and entry["nothing"] is None
+    assert (entry["path"], entry["count"]) == ("/x/y", 3)
+    assert entry["ok"] is True and entry["nothing"] is None
 
 
 def test_filter_by_sim(session):
@@ -88,7 +89,8 @@ def test_filter_by_field_pattern(session):
     assert [e["name"] for e in session.entries(match={"folder": "OUT", "size": 12})] == ["x.ok"]
     assert session.entries(match={"code": 530}) == found  # a number matches its text
     assert session.entries(match={"session": "s9"})[0]["sim"] == "cbftp"
-    assert session.entries(kind="ftp.reply", match={"code": ["220", "226"]}, sim="digipoort")[0]["code"] == "220"
+    any_of = session.entries(kind="ftp.reply", match={"code": ["220", "226"]}, sim="digipoort")
+    assert [e["code"] for e in any_of] == ["220"]
 
 
 def test_limit(session):
@@ -97,8 +99,6 @@ def test_limit(session):
     assert [e["code"] for e in session.entries(match={"code": "*"}, limit=1)] == ["220"]
 
 
-@pytest.mark.xfail(reason="BUG: Journal.entries(limit=0) returns one entry (the limit is checked after "
-                          "appending)", strict=True)
 def test_limit_zero_returns_nothing(session):
     assert session.entries(limit=0) == []
 
