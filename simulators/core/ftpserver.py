@@ -12,12 +12,15 @@ import os
 from pathlib import Path
 from typing import Any, Callable
 
+from OpenSSL import SSL
+from pyftpdlib.exceptions import _RetryError
 from pyftpdlib.handlers import TLS_DTPHandler, TLS_FTPHandler
 from pyftpdlib.ioloop import IOLoop
 from pyftpdlib.log import logger
 from pyftpdlib.servers import FTPServer
 
 from . import ftpcodes
+from .clock import Clock
 from .journal import Journal
 from .lifecycle import ServerThread
 from .rules import Rules
@@ -45,10 +48,11 @@ class StagedUpload:
     """The file object behind a STOR: bytes go to a staging name; ``close`` publishes it under the
     final name only when the data channel marked the transfer complete (``commit``)."""
 
-    def __init__(self, final_path: Path, staging: Path) -> None:
+    def __init__(self, final_path: Path, staging: Path, clock: Clock | None = None) -> None:
         self.name = str(final_path)  # pyftpdlib reports this name to on_file_received
         self.final_path = final_path
         self.staging = staging
+        self.clock = clock
         self.commit = False
         self._fh = open(staging, "wb")
 
@@ -66,7 +70,7 @@ class StagedUpload:
             self._fh.flush()
             os.fsync(self._fh.fileno())
             self._fh.close()
-            publish(self.staging, self.final_path)
+            publish(self.staging, self.final_path, self.clock.now() if self.clock else None)
         else:
             self._fh.close()
             self.staging.unlink(missing_ok=True)
@@ -88,6 +92,32 @@ class StagingDTPHandler(TLS_DTPHandler):
                           logger.warning)
             self.transfer_finished = False
             self.close()
+
+    def recv(self, buffer_size: int) -> bytes:
+        # In stream mode the end of the data connection is the end of the file. Over TLS a sender
+        # that finished says so with close_notify; a connection that just stops (reset, or a FIN
+        # from a killed client) is a truncated upload, which pyftpdlib would publish with 226
+        # (vsftpd refuses it likewise with strict_ssl_read_eof).
+        if not (self.receive and self._ssl_established):
+            return super().recv(buffer_size)
+        try:
+            return self.socket.recv(buffer_size)
+        except SSL.WantReadError as exc:
+            self._ssl_want_read = True
+            raise _RetryError from exc
+        except SSL.WantWriteError as exc:
+            self._ssl_want_write = True
+            raise _RetryError from exc
+        except SSL.ZeroReturnError:
+            self.handle_close()  # close_notify: the upload is complete
+            return b""
+        except (SSL.SysCallError, SSL.Error):
+            self._resp = (ftpcodes.reply(ftpcodes.TRANSFER_ABORTED,
+                                         "Upload incomplete: the data connection ended without TLS close_notify; "
+                                         "nothing was stored, send the file again."), logger.warning)
+            self.transfer_finished = False
+            self.close()
+            return b""
 
     def send(self, data: bytes) -> int:
         # asynchat passes an empty listing or file on to send(); pyOpenSSL answers an empty write made
@@ -123,6 +153,7 @@ class JournaledFTPHandler(TLS_FTPHandler):
     """Journals every command and reply and applies ``ftp`` rules before a command runs."""
 
     sim_name = "ftp"
+    clock: Clock
     journal: Journal
     rules: Rules
     store: Store

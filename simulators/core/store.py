@@ -12,6 +12,7 @@ import os
 import sqlite3
 import threading
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -88,14 +89,14 @@ class Store:
         staging.mkdir(exist_ok=True)
         return staging / f"{uuid.uuid4().hex}.part"
 
-    def atomic_write(self, final_path: Path, data: bytes) -> None:
+    def atomic_write(self, final_path: Path, data: bytes, mtime: datetime | None = None) -> None:
         """Write ``data`` so that ``final_path`` is either absent or complete, also after a crash."""
         staging = self.staging_for(final_path)
         with open(staging, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        publish(staging, final_path)
+        publish(staging, final_path, mtime)
 
     def sweep_staging(self) -> int:
         """Remove staging leftovers of transfers a crash interrupted; they were never visible."""
@@ -109,8 +110,14 @@ class Store:
         return count
 
 
-def publish(staging: Path, final_path: Path) -> None:
-    """Atomically move a complete, fsynced staging file to its final name and make that durable."""
+def publish(staging: Path, final_path: Path, mtime: datetime | None = None) -> None:
+    """Atomically move a complete, fsynced staging file to its final name and make that durable.
+
+    ``mtime`` is the clock's time, so a listing shows simulated time, not the host's.
+    """
+    if mtime is not None:
+        stamp = mtime.timestamp()
+        os.utime(staging, (stamp, stamp))
     os.replace(staging, final_path)
     fsync_dir(final_path.parent)
 

@@ -64,7 +64,8 @@ class DigipoortFS(AbstractedFS):
 
     def open(self, filename: str, mode: str):
         if "w" in mode:
-            return StagedUpload(Path(filename), self.cmd_channel.store.staging_for(Path(filename)))
+            handler = self.cmd_channel
+            return StagedUpload(Path(filename), handler.store.staging_for(Path(filename)), handler.clock)
         return super().open(filename, mode)
 
     def chdir(self, path: str) -> None:

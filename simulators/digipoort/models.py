@@ -260,7 +260,7 @@ class DigipoortModel:
         row = self.store.query_dicts("SELECT * FROM dp_intake WHERE id=?", (intake_id,))[0]
         user = row["user"]
         out = self.folder(user, "OUT") / row["response_name"]
-        self.store.atomic_write(out, row["response_bytes"])
+        self.store.atomic_write(out, row["response_bytes"], self.ctx.clock.now())
         self.journal.record(SIM, "file.created", user=user, folder="OUT", name=row["response_name"],
                             size=len(row["response_bytes"]))
         for name in json.loads(row["remove"]):
@@ -299,12 +299,13 @@ class DigipoortModel:
             return self._retry_later(sub, at, first_attempt)
         if plan.outcome == MAX_DELIVERY_ATTEMPTS and at - first_attempt < window:
             return self._retry_later(sub, at, first_attempt)
+        # As in the real status list, 500/510 carry the recipient's Responsemessage as statusdetails.
         if plan.outcome in (ACCEPTED, TECHNICAL_PROBLEM):
-            statuses, final, kind = [(500, None)], ACCEPTED, "ontvangstbevestiging"
             body = self._response_message(sub, at, "acknowledgement", [messages.ACKNOWLEDGEMENT])
+            statuses, final, kind = [(500, None, body.decode())], ACCEPTED, "ontvangstbevestiging"
         elif plan.outcome == REJECTED:
-            statuses, final, kind = [(510, None)], REJECTED, "foutmelding"
             body = self._response_message(sub, at, "error", plan.specifications)
+            statuses, final, kind = [(510, None, body.decode())], REJECTED, "foutmelding"
         elif plan.outcome == DELIVERY_FAILED:
             statuses, final, kind = [(410, AFS400.code)], REJECTED, "foutmelding"
             body = messages.fault("afleverFault", AFS400.code, AFS400.text)
@@ -345,8 +346,9 @@ class DigipoortModel:
         out = self.folder(sub["user"], "OUT")
         kenmerk = sub["kenmerk"]
         # The answer first, its meta second: the meta is the trigger, as for submissions.
-        self.store.atomic_write(out / kenmerk, sub["answer_bytes"])
-        self.store.atomic_write(out / f"{kenmerk}.meta", sub["answer_meta"])
+        now = self.ctx.clock.now()
+        self.store.atomic_write(out / kenmerk, sub["answer_bytes"], now)
+        self.store.atomic_write(out / f"{kenmerk}.meta", sub["answer_meta"], now)
         with self.store.transaction() as db:
             db.execute("UPDATE dp_submissions SET answer_state='written' WHERE kenmerk=?", (kenmerk,))
         for name, body in ((kenmerk, sub["answer_bytes"]), (f"{kenmerk}.meta", sub["answer_meta"])):
@@ -384,12 +386,14 @@ class DigipoortModel:
              json.dumps(meta.as_dict()) if meta else None, format_instant(at), phase,
              json.dumps(plan.as_dict()) if plan else None, foutcode, detail))
 
-    def _insert_statuses(self, db, kenmerk: str, at: datetime, codes: list[tuple[int, str | None]]) -> None:
+    def _insert_statuses(self, db, kenmerk: str, at: datetime, codes: list[tuple]) -> None:
+        """``codes``: (statuscode, foutcode) or (statuscode, foutcode, statusdetails) per status."""
         seq = db.execute("SELECT COALESCE(MAX(seq), 0) FROM dp_statuses WHERE kenmerk=?", (kenmerk,)).fetchone()[0]
-        for offset, (code, foutcode) in enumerate(codes):
+        for offset, (code, foutcode, *details) in enumerate(codes):
             stamp = format_instant(at + _STEP * offset)
-            db.execute("INSERT INTO dp_statuses (kenmerk, seq, code, text, at, foutcode) VALUES (?,?,?,?,?,?)",
-                       (kenmerk, seq + offset + 1, code, STATUSES[code].text, stamp, foutcode))
+            db.execute("INSERT INTO dp_statuses (kenmerk, seq, code, text, at, foutcode, details) "
+                       "VALUES (?,?,?,?,?,?,?)", (kenmerk, seq + offset + 1, code, STATUSES[code].text, stamp,
+                                                  foutcode, details[0] if details else None))
             self.journal.record(SIM, "digipoort.status", kenmerk=kenmerk, code=code, text=STATUSES[code].text,
                                 foutcode=foutcode)
 
@@ -421,8 +425,8 @@ class DigipoortModel:
 
     def statuses(self, kenmerk: str) -> list[dict]:
         return self.store.query_dicts(
-            "SELECT code AS statuscode, text AS statusomschrijving, at AS tijdstempelStatus, foutcode "
-            "FROM dp_statuses WHERE kenmerk=? ORDER BY seq", (kenmerk,))
+            "SELECT code AS statuscode, text AS statusomschrijving, at AS tijdstempelStatus, foutcode, "
+            "details AS statusdetails FROM dp_statuses WHERE kenmerk=? ORDER BY seq", (kenmerk,))
 
     def submission(self, kenmerk: str) -> dict:
         row = self.submission_row(kenmerk)

@@ -54,6 +54,7 @@ CREATE TABLE IF NOT EXISTS dp_statuses (
     text TEXT NOT NULL,
     at TEXT NOT NULL,
     foutcode TEXT,
+    details TEXT,                 -- statusdetails: the recipient's Responsemessage with 500/510
     PRIMARY KEY (kenmerk, seq)
 );
 """

@@ -45,6 +45,7 @@ class DigipoortSimulator(Simulator):
             DigipoortHandler,
             sim_name=SIM,
             model=self.model,
+            clock=ctx.clock,
             journal=ctx.journal,
             rules=ctx.rules,
             store=ctx.store,

@@ -155,7 +155,8 @@ def test_meta_that_is_not_well_formed_gets_ALS100_naming_the_problem(digipoort, 
 
 
 def test_meta_in_latin1_while_declaring_utf8_gets_ALS100(digipoort, koppelsim):
-    meta = meta_for(b"<x/>", ref="latin1", filename="latin1.xml").replace(b"Bedrijf", "Bédrijf".encode("latin-1"))
+    meta = meta_for(b"<x/>", ref="latin1", filename="latin1.xml")
+    meta = meta.replace(b"Bedrijf", "Bédrijf".encode("latin-1"))
     assert meta.startswith(b"<?xml version='1.0' encoding='UTF-8'?>") and b"\xe9" in meta
     text = refuse_meta(digipoort, "latin1", meta)
     assert "UTF-8" in text and "0xe9" in text
@@ -191,7 +192,8 @@ def test_billion_laughs_meta_is_refused_with_ALS100(digipoort, koppelsim):
     lols = "".join(f'<!ENTITY l{i} "{("&l%d;" % (i - 1)) * 10}">' for i in range(1, 10))
     template = meta_for(b"<x/>", ref="laughs", filename="laughs.xml").decode().split("?>", 1)[1]
     meta = ('<?xml version="1.0"?>\n<!DOCTYPE aanleverMeta [ <!ENTITY l0 "lol">' + lols + " ]>"
-            + template.replace("<berichtsoort>ICP</berichtsoort>", "<berichtsoort>&l9;</berichtsoort>")).encode()
+            + template.replace("<berichtsoort>ICP</berichtsoort>",
+                               "<berichtsoort>&l9;</berichtsoort>")).encode()
     text = refuse_meta(digipoort, "laughs", meta)
     assert "DOCTYPE" in text
     with session(digipoort) as ftp:
@@ -264,7 +266,8 @@ def test_STOR_with_a_forbidden_name_is_refused(digipoort, koppelsim, path, code)
         assert names(ftp, "IN") == []
         assert f"keep1_{kept}.ok" in names(ftp, "OUT")
     home = Path(digipoort.model.home(digipoort.user))
-    stray = [p for p in home.parent.parent.rglob("*") if p.is_file() and p.name in ("x", "a b.xml", "a\x01b.xml")]
+    stray = [p for p in home.parent.parent.rglob("*")
+             if p.is_file() and p.name in ("x", "a b.xml", "a\x01b.xml")]
     assert stray == []
     assert not Path("/etc/x").exists()
     still_serving(digipoort, koppelsim)
@@ -428,10 +431,6 @@ def test_client_vanishing_mid_upload_leaves_nothing_in_IN(digipoort, koppelsim):
     still_serving(digipoort, koppelsim)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a data connection reset (TCP RST) mid-upload counts as a complete transfer: pyftpdlib's TLS "
-    "recv() maps ECONNRESET to handle_close(), DTPHandler.handle_close() sets transfer_finished=True, so "
-    "StagingDTPHandler publishes the truncated file in IN and replies 226 instead of 426"))
 def test_data_connection_reset_mid_upload_publishes_nothing(digipoort, koppelsim):
     ftp, data = _start_upload(digipoort, koppelsim, "reset.xml")
     try:
@@ -445,11 +444,6 @@ def test_data_connection_reset_mid_upload_publishes_nothing(digipoort, koppelsim
     assert reply.startswith("426"), reply
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: over TLS, a data connection that ends with a TCP FIN but no TLS close_notify (a truncated "
-    "upload; what a killed client's OS does) is taken as end of file: pyftpdlib maps SSL 'Unexpected "
-    "EOF' to handle_close(), so the partial file is published in IN with 226 (vsftpd's "
-    "strict_ssl_read_eof refuses this)"))
 def test_data_connection_closed_without_close_notify_publishes_nothing(digipoort, koppelsim):
     ftp, data = _start_upload(digipoort, koppelsim, "truncated.xml")
     try:
