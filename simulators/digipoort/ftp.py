@@ -17,7 +17,8 @@ from pyftpdlib.filesystems import AbstractedFS
 from ..core import ftpcodes
 from ..core.ftpserver import JournaledFTPHandler, StagedUpload
 from .meta import is_allowed_filename
-from .models import FOLDERS, SIM, DigipoortModel
+from .accounts import FOLDERS
+from .models import SIM, DigipoortModel
 
 # Every permission letter is granted here, so that pyftpdlib's generic "Not enough privileges" never
 # answers: the handler refuses each forbidden action itself, saying what to do instead.

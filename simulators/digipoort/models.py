@@ -12,37 +12,37 @@ never lost and never answered twice.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from ..core.clock import format_instant, parse_duration
-from ..core.errors import BadRequest, Conflict, NotFound
+from ..core.errors import Conflict, NotFound
 from ..core.runtime import Context
 from ..core.store import remove_durably
 from . import messages
-from .config import Account, DigipoortConfig
+from .accounts import AccountBook
+from .config import DigipoortConfig
 from .errors import (ALS100, ALS110, ALS120, ALS130, ALS140, ALS150, ALS160, ALS170, AFS400, AFS600, FAULTS,
                      HAPPY_DELIVERY, HAPPY_TRANSPORT, STATUSES, SubmissionRefused)
 from .meta import AanleverMeta, build_aflever_meta, is_allowed_filename, is_meta_name, parse_aanlever_meta
 from .outcomes import (ACCEPTED, DELIVERY_FAILED, MAX_DELIVERY_ATTEMPTS, REJECTED, STUBS, TECHNICAL_PROBLEM,
                        Plan, apply_stub, plan_from_rule, recipient_check)
+from .records import SIM, SubmissionRecords
 from .schema import SCHEMA
 
-SIM = "digipoort"
-FOLDERS = ("IN", "OUT")
 _HASHES = {"MD5": hashlib.md5, "SHA1": hashlib.sha1, "SHA256": hashlib.sha256,
            "SHA384": hashlib.sha384, "SHA512": hashlib.sha512}
-_STEP = timedelta(milliseconds=10)  # spacing of a status burst, as in the real conformance responses
 
 EVENT_TRANSPORT = "digipoort.transport"
 EVENT_ANSWER = "digipoort.answer"
 EVENT_RETRY = "digipoort.retry"
 
 
-class DigipoortModel:
+class DigipoortModel(AccountBook, SubmissionRecords):
+    """The dialogue itself; accounts (``AccountBook``) and records (``SubmissionRecords``) are its parts."""
+
     def __init__(self, ctx: Context, config: DigipoortConfig) -> None:
         self.ctx = ctx
         self.config = config
@@ -56,58 +56,6 @@ class DigipoortModel:
         ctx.scheduler.register(EVENT_ANSWER, lambda p, at: self.deliver(p["kenmerk"], at))
         ctx.scheduler.register(EVENT_RETRY, lambda p, at: self.deliver(p["kenmerk"], at, retry=True))
         self.seed_accounts()
-
-    # -- accounts ---------------------------------------------------------------------------------
-
-    def seed_accounts(self) -> None:
-        for account in self.config.accounts:
-            self.put_account(account, source="config")
-
-    def put_account(self, account: Account, source: str = "api") -> dict:
-        if not is_allowed_filename(account.user) or len(account.user) > 64:
-            raise BadRequest(f"account name {account.user!r} must be 1-64 letters, digits, '.', '_' or '-'")
-        if not account.password:
-            raise BadRequest("an account needs a password")
-        with self.store.transaction() as db:
-            db.execute(
-                "INSERT INTO dp_accounts (user, password, berichtsoorten, identities, source) VALUES (?,?,?,?,?) "
-                "ON CONFLICT(user) DO UPDATE SET password=excluded.password, "
-                "berichtsoorten=excluded.berichtsoorten, identities=excluded.identities",
-                (account.user, account.password, json.dumps(account.berichtsoorten),
-                 json.dumps(account.identities), source),
-            )
-        for folder in FOLDERS:
-            self.folder(account.user, folder).mkdir(parents=True, exist_ok=True)
-        return account.as_public_dict()
-
-    def account(self, user: str) -> Account | None:
-        rows = self.store.query("SELECT user, password, berichtsoorten, identities FROM dp_accounts WHERE user=?",
-                                (user,))
-        if not rows:
-            return None
-        name, password, soorten, identities = rows[0]
-        return Account(name, password, json.loads(soorten), json.loads(identities))
-
-    def accounts(self) -> list[dict]:
-        rows = self.store.query("SELECT user FROM dp_accounts ORDER BY user")
-        return [self.account(r[0]).as_public_dict() for r in rows]
-
-    def delete_account(self, user: str) -> None:
-        with self.store.transaction() as db:
-            if db.execute("DELETE FROM dp_accounts WHERE user=?", (user,)).rowcount == 0:
-                raise NotFound(f"no Digipoort account {user!r}")
-
-    def check_login(self, user: str, password: str) -> bool:
-        account = self.account(user)
-        # Compare in constant time even for unknown users, so timing does not reveal account names.
-        expected = account.password if account else "\0" * max(len(password), 1)
-        return hmac.compare_digest(expected.encode(), password.encode()) and account is not None
-
-    def home(self, user: str) -> Path:
-        return self.root / "accounts" / user
-
-    def folder(self, user: str, name: str) -> Path:
-        return self.home(user) / name
 
     # -- uploads ----------------------------------------------------------------------------------
 
@@ -370,40 +318,6 @@ class DigipoortModel:
             self.deliver(kenmerk, self.ctx.clock.now(), retry=True)
         return self.submission(kenmerk)
 
-    # -- persistence helpers ----------------------------------------------------------------------
-
-    def _insert_submission(self, db, kenmerk: str, user: str, meta: AanleverMeta | None, sender_ref: str,
-                           at: datetime, phase: str, plan: Plan | None, payload: bytes = b"",
-                           foutcode: str | None = None, detail: str | None = None) -> None:
-        m = meta or replace_none_meta(sender_ref)
-        db.execute(
-            "INSERT INTO dp_submissions (kenmerk, user, context_id, berichtsoort, aanleverkenmerk, "
-            "eerder_aanleverkenmerk, identity_number, identity_type, rol, filename, size, sha256, meta_json, "
-            "received_at, phase, plan, foutcode, detail) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (kenmerk, user, sender_ref, m.berichtsoort, m.aanleverkenmerk, m.eerder_aanleverkenmerk,
-             m.identity_number, m.identity_type, m.rol, m.filename, len(payload),
-             hashlib.sha256(payload).hexdigest() if payload else None,
-             json.dumps(meta.as_dict()) if meta else None, format_instant(at), phase,
-             json.dumps(plan.as_dict()) if plan else None, foutcode, detail))
-
-    def _insert_statuses(self, db, kenmerk: str, at: datetime, codes: list[tuple]) -> None:
-        """``codes``: (statuscode, foutcode) or (statuscode, foutcode, statusdetails) per status."""
-        seq = db.execute("SELECT COALESCE(MAX(seq), 0) FROM dp_statuses WHERE kenmerk=?", (kenmerk,)).fetchone()[0]
-        for offset, (code, foutcode, *details) in enumerate(codes):
-            stamp = format_instant(at + _STEP * offset)
-            db.execute("INSERT INTO dp_statuses (kenmerk, seq, code, text, at, foutcode, details) "
-                       "VALUES (?,?,?,?,?,?,?)", (kenmerk, seq + offset + 1, code, STATUSES[code].text, stamp,
-                                                  foutcode, details[0] if details else None))
-            self.journal.record(SIM, "digipoort.status", kenmerk=kenmerk, code=code, text=STATUSES[code].text,
-                                foutcode=foutcode)
-
-    def _insert_intake(self, db, user: str, meta_name: str, response_name: str, body: bytes,
-                       remove: list[str], archive: str | None = None) -> int:
-        cur = db.execute("INSERT INTO dp_intake (user, meta_name, response_name, response_bytes, remove, archive, "
-                         "state) VALUES (?,?,?,?,?,?, 'decided')",
-                         (user, meta_name, response_name, body, json.dumps(remove), archive))
-        return int(cur.lastrowid)
-
     def recover(self) -> None:
         """After a crash: finish interrupted decisions, write decided answers, take unhandled metas."""
         for (intake_id,) in self.store.query("SELECT id FROM dp_intake WHERE state='decided' ORDER BY id"):
@@ -417,53 +331,6 @@ class DigipoortModel:
                 if (user, path.name) not in waiting:
                     self.process_meta(user, path.name, self.ctx.clock.now())
 
-    # -- queries ----------------------------------------------------------------------------------
-
-    def submission_row(self, kenmerk: str) -> dict | None:
-        rows = self.store.query_dicts("SELECT * FROM dp_submissions WHERE kenmerk=?", (kenmerk,))
-        return rows[0] if rows else None
-
-    def statuses(self, kenmerk: str) -> list[dict]:
-        return self.store.query_dicts(
-            "SELECT code AS statuscode, text AS statusomschrijving, at AS tijdstempelStatus, foutcode, "
-            "details AS statusdetails FROM dp_statuses WHERE kenmerk=? ORDER BY seq", (kenmerk,))
-
-    def submission(self, kenmerk: str) -> dict:
-        row = self.submission_row(kenmerk)
-        if row is None:
-            raise NotFound(f"no submission with kenmerk {kenmerk!r}")
-        return self._public(row)
-
-    def submissions(self, **filters: str) -> list[dict]:
-        sql, args = "SELECT * FROM dp_submissions WHERE 1=1", []
-        for column in ("user", "berichtsoort", "aanleverkenmerk", "phase", "context_id"):
-            if filters.get(column):
-                sql += f" AND {column}=?"
-                args.append(filters[column])
-        return [self._public(r) for r in self.store.query_dicts(sql + " ORDER BY received_at, rowid", args)]
-
-    def _public(self, row: dict) -> dict:
-        statuses = self.statuses(row["kenmerk"])
-        plan = json.loads(row["plan"]) if row["plan"] else None
-        return {
-            "kenmerk": row["kenmerk"], "user": row["user"], "contextId": row["context_id"],
-            "berichtsoort": row["berichtsoort"], "aanleverkenmerk": row["aanleverkenmerk"],
-            "identiteitBelanghebbende": {"nummer": row["identity_number"], "type": row["identity_type"]},
-            "filename": row["filename"], "size": row["size"], "received": row["received_at"],
-            "phase": row["phase"], "foutcode": row["foutcode"], "foutbeschrijving": row["detail"],
-            "statuscode": statuses[-1]["statuscode"] if statuses else None,
-            "statuses": statuses, "plan": plan,
-            "answer": {"name": row["answer_name"], "state": row["answer_state"], "at": row["answered_at"]},
-        }
-
-    def files(self, user: str, folder: str) -> list[dict]:
-        if folder not in FOLDERS:
-            raise BadRequest(f"folder must be IN or OUT, got {folder!r}")
-        if self.account(user) is None:
-            raise NotFound(f"no Digipoort account {user!r}")
-        path = self.folder(user, folder)
-        return [{"name": p.name, "size": p.stat().st_size} for p in sorted(path.iterdir()) if p.is_file()]
-
     def reset(self) -> None:
         import shutil
 
@@ -476,14 +343,6 @@ class DigipoortModel:
             shutil.rmtree(self.root, ignore_errors=True)
             self.root.mkdir(parents=True, exist_ok=True)
             self.seed_accounts()
-
-
-def replace_none_meta(sender_ref: str) -> AanleverMeta:
-    """Placeholder fields for a refused meta file that could not be read at all."""
-    return AanleverMeta(context_id=sender_ref, filename=None, content_type=None, checksum_type=None,
-                        checksum=None, size=0, berichtsoort=None, aanleverkenmerk=None,
-                        eerder_aanleverkenmerk=None, identity_number=None, identity_type=None, rol=None,
-                        autorisatie_adres=None)
 
 
 def _safe_ref(ref: str) -> str:

@@ -1,0 +1,111 @@
+"""Digipoort submissions and their statuses in the state database (part of the Digipoort model)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timedelta
+
+from ..core.clock import format_instant
+from ..core.errors import BadRequest, NotFound
+from ..core.journal import Journal
+from ..core.store import Store
+from .accounts import FOLDERS
+from .errors import STATUSES
+from .meta import AanleverMeta
+from .outcomes import Plan
+
+SIM = "digipoort"
+_STEP = timedelta(milliseconds=10)  # spacing of a status burst, as in the real conformance responses
+
+
+class SubmissionRecords:
+    """Mixin of ``DigipoortModel``: writing and reading submissions, statuses and intake records."""
+
+    store: Store
+    journal: Journal
+
+    def _insert_submission(self, db, kenmerk: str, user: str, meta: AanleverMeta | None, sender_ref: str,
+                           at: datetime, phase: str, plan: Plan | None, payload: bytes = b"",
+                           foutcode: str | None = None, detail: str | None = None) -> None:
+        m = meta or replace_none_meta(sender_ref)
+        db.execute(
+            "INSERT INTO dp_submissions (kenmerk, user, context_id, berichtsoort, aanleverkenmerk, "
+            "eerder_aanleverkenmerk, identity_number, identity_type, rol, filename, size, sha256, meta_json, "
+            "received_at, phase, plan, foutcode, detail) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (kenmerk, user, sender_ref, m.berichtsoort, m.aanleverkenmerk, m.eerder_aanleverkenmerk,
+             m.identity_number, m.identity_type, m.rol, m.filename, len(payload),
+             hashlib.sha256(payload).hexdigest() if payload else None,
+             json.dumps(meta.as_dict()) if meta else None, format_instant(at), phase,
+             json.dumps(plan.as_dict()) if plan else None, foutcode, detail))
+
+    def _insert_statuses(self, db, kenmerk: str, at: datetime, codes: list[tuple]) -> None:
+        """``codes``: (statuscode, foutcode) or (statuscode, foutcode, statusdetails) per status."""
+        seq = db.execute("SELECT COALESCE(MAX(seq), 0) FROM dp_statuses WHERE kenmerk=?", (kenmerk,)).fetchone()[0]
+        for offset, (code, foutcode, *details) in enumerate(codes):
+            stamp = format_instant(at + _STEP * offset)
+            db.execute("INSERT INTO dp_statuses (kenmerk, seq, code, text, at, foutcode, details) "
+                       "VALUES (?,?,?,?,?,?,?)", (kenmerk, seq + offset + 1, code, STATUSES[code].text, stamp,
+                                                  foutcode, details[0] if details else None))
+            self.journal.record(SIM, "digipoort.status", kenmerk=kenmerk, code=code, text=STATUSES[code].text,
+                                foutcode=foutcode)
+
+    def _insert_intake(self, db, user: str, meta_name: str, response_name: str, body: bytes,
+                       remove: list[str], archive: str | None = None) -> int:
+        cur = db.execute("INSERT INTO dp_intake (user, meta_name, response_name, response_bytes, remove, archive, "
+                         "state) VALUES (?,?,?,?,?,?, 'decided')",
+                         (user, meta_name, response_name, body, json.dumps(remove), archive))
+        return int(cur.lastrowid)
+
+    def submission_row(self, kenmerk: str) -> dict | None:
+        rows = self.store.query_dicts("SELECT * FROM dp_submissions WHERE kenmerk=?", (kenmerk,))
+        return rows[0] if rows else None
+
+    def statuses(self, kenmerk: str) -> list[dict]:
+        return self.store.query_dicts(
+            "SELECT code AS statuscode, text AS statusomschrijving, at AS tijdstempelStatus, foutcode, "
+            "details AS statusdetails FROM dp_statuses WHERE kenmerk=? ORDER BY seq", (kenmerk,))
+
+    def submission(self, kenmerk: str) -> dict:
+        row = self.submission_row(kenmerk)
+        if row is None:
+            raise NotFound(f"no submission with kenmerk {kenmerk!r}")
+        return self._public(row)
+
+    def submissions(self, **filters: str) -> list[dict]:
+        sql, args = "SELECT * FROM dp_submissions WHERE 1=1", []
+        for column in ("user", "berichtsoort", "aanleverkenmerk", "phase", "context_id"):
+            if filters.get(column):
+                sql += f" AND {column}=?"
+                args.append(filters[column])
+        return [self._public(r) for r in self.store.query_dicts(sql + " ORDER BY received_at, rowid", args)]
+
+    def _public(self, row: dict) -> dict:
+        statuses = self.statuses(row["kenmerk"])
+        plan = json.loads(row["plan"]) if row["plan"] else None
+        return {
+            "kenmerk": row["kenmerk"], "user": row["user"], "contextId": row["context_id"],
+            "berichtsoort": row["berichtsoort"], "aanleverkenmerk": row["aanleverkenmerk"],
+            "identiteitBelanghebbende": {"nummer": row["identity_number"], "type": row["identity_type"]},
+            "filename": row["filename"], "size": row["size"], "received": row["received_at"],
+            "phase": row["phase"], "foutcode": row["foutcode"], "foutbeschrijving": row["detail"],
+            "statuscode": statuses[-1]["statuscode"] if statuses else None,
+            "statuses": statuses, "plan": plan,
+            "answer": {"name": row["answer_name"], "state": row["answer_state"], "at": row["answered_at"]},
+        }
+
+    def files(self, user: str, folder: str) -> list[dict]:
+        if folder not in FOLDERS:
+            raise BadRequest(f"folder must be IN or OUT, got {folder!r}")
+        if self.account(user) is None:
+            raise NotFound(f"no Digipoort account {user!r}")
+        path = self.folder(user, folder)
+        return [{"name": p.name, "size": p.stat().st_size} for p in sorted(path.iterdir()) if p.is_file()]
+
+
+def replace_none_meta(sender_ref: str) -> AanleverMeta:
+    """Placeholder fields for a refused meta file that could not be read at all."""
+    return AanleverMeta(context_id=sender_ref, filename=None, content_type=None, checksum_type=None,
+                        checksum=None, size=0, berichtsoort=None, aanleverkenmerk=None,
+                        eerder_aanleverkenmerk=None, identity_number=None, identity_type=None, rol=None,
+                        autorisatie_adres=None)
