@@ -572,9 +572,10 @@ def test_openapi_documents_the_success_status_actually_sent(openapi_doc, api):
     assert "201" in openapi_doc["paths"]["/api/rules"]["post"]["responses"]
 
 
-def test_openapi_validates_with_openapi_spec_validator_when_available(openapi_doc):
-    validator = pytest.importorskip("openapi_spec_validator")
-    validator.validate(openapi_doc)
+def test_openapi_validates_with_openapi_spec_validator(openapi_doc):
+    import openapi_spec_validator
+
+    openapi_spec_validator.validate(openapi_doc)
 
 
 # -- Digipoort admin routes -----------------------------------------------------------------------------
