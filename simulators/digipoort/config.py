@@ -14,7 +14,15 @@ class Account:
     password: str
     # None: every berichtsoort / every identity is allowed (the conformance environment's behaviour).
     berichtsoorten: list[str] | None = None
-    identities: list[str] | None = None
+    # The belanghebbenden this account may submit for: one list for every berichtsoort, or a list per
+    # berichtsoort ({"Omzetbelasting": [...], "*": [...]}; "*" for the ones not named).
+    identities: list[str] | dict[str, list[str]] | None = None
+
+    def allows_identity(self, berichtsoort: str, identity: str) -> bool:
+        allowed = self.identities
+        if isinstance(allowed, dict):
+            allowed = allowed.get(berichtsoort, allowed.get("*"))
+        return allowed is None or identity in allowed
 
     def as_public_dict(self) -> dict:
         return {"user": self.user, "berichtsoorten": self.berichtsoorten, "identities": self.identities}

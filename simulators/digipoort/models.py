@@ -116,9 +116,9 @@ class DigipoortModel(AccountBook, SubmissionRecords):
         if account.berichtsoorten is not None and meta.berichtsoort not in account.berichtsoorten:
             raise SubmissionRefused(ALS140, f"berichtsoort {meta.berichtsoort!r} is niet toegestaan voor "
                                             f"{user}; toegestaan: {', '.join(account.berichtsoorten)}")
-        if account.identities is not None and meta.identity_number not in account.identities:
+        if not account.allows_identity(meta.berichtsoort, meta.identity_number):
             raise SubmissionRefused(ALS150, f"belanghebbende {meta.identity_number} is niet toegestaan "
-                                            f"voor {user}")
+                                            f"voor {user} bij berichtsoort {meta.berichtsoort}")
         if meta.size > self.config.max_file_size:
             raise SubmissionRefused(ALS160, f"opgegeven omvang {meta.size} bytes, maximaal "
                                             f"{self.config.max_file_size}")

@@ -30,7 +30,8 @@ def create_blueprint(model: DigipoortModel) -> Blueprint:
     @doc(status=201, body={"type": "object", "required": ["user", "password"], "properties": {
         "user": {"type": "string"}, "password": {"type": "string"},
         "berichtsoorten": {"type": ["array", "null"], "items": {"type": "string"}},
-        "identities": {"type": ["array", "null"], "items": {"type": "string"}}}})
+        "identities": {"type": ["array", "object", "null"],
+                       "description": "belanghebbenden: one list, or a list per berichtsoort ('*' for the rest)"}}})
     def add_account():
         """Create or update an account; its IN and OUT folders are created."""
         account = build(Account, json_body(), "request body", "")

@@ -33,7 +33,9 @@ CLIENT_STATES = ["new", "data_sent", "meta_sending", "sent", "transported", "err
 _ACCOUNT = {"type": "object", "required": ["user", "password"], "additionalProperties": False, "properties": {
     "user": {"type": "string"}, "password": {"type": "string"},
     "berichtsoorten": {"type": "array", "items": {"type": "string"}},
-    "identities": {"type": "array", "items": {"type": "string"}}}}
+    "identities": {"anyOf": [{"type": "array", "items": {"type": "string"}},
+                             {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                              "x-noun": "berichtsoort"}]}}}
 _RULE = {"type": "object", "required": ["when"], "minProperties": 2, "properties": {
     "when": {"type": "object", "x-noun": "field"},
     "times": {"type": "integer", "minimum": 1},

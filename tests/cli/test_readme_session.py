@@ -6,7 +6,6 @@ import json
 import socket
 import subprocess
 import sys
-import time
 from datetime import date
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import pytest
 import requests
 
 from clients.xbrl import build_vat_return
-from simulators.core.clock import parse_instant
+from simulators.core.clock import monotonic, parse_instant, real_sleep
 
 STARTUP_TIMEOUT = 20.0  # real seconds for a process to come up on a loaded CI machine
 
@@ -30,15 +29,15 @@ def start_sim(state_dir: Path, admin_port: int, ftp_port: int, extra: str = "") 
     config.write_text(f"admin_port: {admin_port}\ndigipoort:\n  port: {ftp_port}\n{extra}")
     process = subprocess.Popen([sys.executable, "-m", "simulators", "sim", "--state-dir", str(state_dir),
                                 "--config", str(config)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
+    deadline = monotonic() + STARTUP_TIMEOUT
+    while monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"koppelsim sim exited early: {process.stdout.read()}")
         try:
             if requests.get(f"http://127.0.0.1:{admin_port}/readyz", timeout=1).status_code == 200:
                 return process
         except requests.ConnectionError:
-            time.sleep(0.05)  # waiting for a real process to bind its port, not simulating time
+            real_sleep(0.05)  # waiting for a real process to bind its port, not simulating time
     process.kill()
     raise AssertionError("koppelsim sim did not become ready")
 
@@ -112,13 +111,13 @@ def test_port_offset_lets_two_instances_run_side_by_side(tmp_path):
                                    "--config", str(config), "--port-offset", str(offset)],
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:
-            deadline = time.monotonic() + STARTUP_TIMEOUT
+            deadline = monotonic() + STARTUP_TIMEOUT
             ready = False
-            while time.monotonic() < deadline and not ready and second.poll() is None:
+            while monotonic() < deadline and not ready and second.poll() is None:
                 try:
                     ready = requests.get(f"http://127.0.0.1:{admin + offset}/readyz", timeout=1).ok
                 except requests.ConnectionError:
-                    time.sleep(0.05)
+                    real_sleep(0.05)
             assert ready, "the second instance did not come up on the shifted ports"
             endpoints = requests.get(f"http://127.0.0.1:{admin + offset}/api/endpoints", timeout=5).json()
             assert {e["name"]: e["port"] for e in endpoints} == {"admin": admin + offset, "digipoort-ftp": ftp + offset}

@@ -422,3 +422,11 @@ def test_core_handlers_wait_for_the_runner():
     assert sorted(core.given_specs) == ["clock"] and sorted(core.expect_specs) == ["journal"]
     with pytest.raises(NotImplementedError):
         core.step_specs["advance"].handler(None, "5m")
+
+
+def test_a_control_character_is_a_scenario_error_naming_the_line(tmp_path, vocab):
+    path = tmp_path / "bell.yaml"
+    path.write_bytes(b"name: ok\ndescription: a bell \x07 here\n")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path, vocab)
+    assert info.value.line == 2
