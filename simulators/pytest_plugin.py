@@ -99,12 +99,12 @@ def koppelsim_start() -> str:
 def make_koppelsim(tmp_path_factory, koppelsim_config, koppelsim_start):
     from .core.clock import VirtualClock
     from .core.config import config_from_dict
-    from .core.runtime import Runtime, register_config_sections, test_settings
+    from .core.runtime import Runtime, register_config_sections, settings_for_tests
 
     register_config_sections()
     settings: dict[str, Any] = {"state_dir": str(tmp_path_factory.mktemp("koppelsim")), "admin_port": 0,
                                 "clock": "virtual"}
-    for name, defaults in test_settings().items():
+    for name, defaults in settings_for_tests().items():
         settings[name] = {**defaults, **(koppelsim_config.get(name) or {})}
     settings.update({k: v for k, v in koppelsim_config.items() if k not in settings})
     runtime = Runtime(config_from_dict(settings, "koppelsim_config fixture"), clock=VirtualClock(koppelsim_start))

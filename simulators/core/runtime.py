@@ -37,9 +37,9 @@ def simulator_class(name: str) -> type["Simulator"]:
     return getattr(importlib.import_module(module_name), class_name)
 
 
-def test_settings() -> dict[str, dict]:
+def settings_for_tests() -> dict[str, dict]:
     """Per simulator: the settings a test or scenario run uses (free ports, no artificial waits)."""
-    return {name: simulator_class(name).test_settings() for name in SIMULATORS}
+    return {name: simulator_class(name).settings_for_tests() for name in SIMULATORS}
 
 
 def register_config_sections() -> None:
@@ -75,7 +75,7 @@ class Simulator:
         self.config = config
 
     @classmethod
-    def test_settings(cls) -> dict:
+    def settings_for_tests(cls) -> dict:
         """Config overrides for tests and scenarios: a free port instead of the fixed default."""
         return {"port": 0}
 

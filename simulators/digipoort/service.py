@@ -33,7 +33,7 @@ class DigipoortSimulator(Simulator):
         self.listener: FTPListener | None = None
 
     @classmethod
-    def test_settings(cls) -> dict:
+    def settings_for_tests(cls) -> dict:
         return {"port": 0, "login_failure_delay": 0.0}
 
     def recover(self) -> None:

@@ -18,7 +18,7 @@ from typing import Any, Iterable
 from ..core.clock import VirtualClock, parse_instant
 from ..core.config import config_from_dict
 from ..core.matching import matches
-from ..core.runtime import Runtime, register_config_sections, test_settings
+from ..core.runtime import Runtime, register_config_sections, settings_for_tests
 from .catalogue import full_vocabulary
 from .loader import Scenario, ScenarioError, Step, discover, load_scenario
 from .report import Progress, ScenarioResult, write_junit
@@ -102,7 +102,7 @@ def run_scenario(scenario: Scenario, vocab: Vocabulary) -> ScenarioResult:
     try:
         register_config_sections()
         config = config_from_dict({"state_dir": str(workdir / "state"), "admin_port": 0, "clock": "virtual",
-                                   **test_settings()})
+                                   **settings_for_tests()})
         runtime = Runtime(config, clock=clock)
         run = Run(scenario, runtime, workdir, vocab)
         for section, value in scenario.given.items():

@@ -15,7 +15,7 @@ from simulators.core.admin import MAX_ADMIN_BODY
 from simulators.core.clock import VirtualClock, parse_instant
 from simulators.core.config import config_from_dict
 from simulators.core.runtime import Runtime, register_config_sections
-from simulators.core.runtime import test_settings as sim_test_settings
+from simulators.core.runtime import settings_for_tests as sim_test_settings
 
 register_config_sections()
 
