@@ -24,7 +24,7 @@ from .clock import Clock
 from .journal import Journal
 from .lifecycle import ServerThread
 from .rules import Rules
-from .store import Store, publish
+from .store import Store
 
 _session_ids = itertools.count(1)
 
@@ -48,13 +48,16 @@ class StagedUpload:
     """The file object behind a STOR: bytes go to a staging name; ``close`` publishes it under the
     final name only when the data channel marked the transfer complete (``commit``)."""
 
-    def __init__(self, final_path: Path, staging: Path, clock: Clock | None = None) -> None:
+    def __init__(self, final_path: Path, store: Store, clock: Clock | None = None,
+                 on_published: Callable[[Path], None] | None = None) -> None:
         self.name = str(final_path)  # pyftpdlib reports this name to on_file_received
         self.final_path = final_path
-        self.staging = staging
+        self.store = store
+        self.staging = store.staging_for(final_path)
         self.clock = clock
+        self.on_published = on_published
         self.commit = False
-        self._fh = open(staging, "wb")
+        self._fh = open(self.staging, "wb")
 
     @property
     def closed(self) -> bool:
@@ -67,10 +70,15 @@ class StagedUpload:
         if self._fh.closed:
             return
         if self.commit:
-            self._fh.flush()
-            os.fsync(self._fh.fileno())
+            if self.store.sync:
+                self._fh.flush()
+                os.fsync(self._fh.fileno())
             self._fh.close()
-            publish(self.staging, self.final_path, self.clock.now() if self.clock else None)
+            self.store.publish(self.staging, self.final_path, self.clock.now() if self.clock else None)
+            # Still before the 226 reply: what the upload triggers (a meta file's .ok or .error) is
+            # done by the time the client hears "226", whatever else talks to the simulator meanwhile.
+            if self.on_published is not None:
+                self.on_published(self.final_path)
         else:
             self._fh.close()
             self.staging.unlink(missing_ok=True)

@@ -37,8 +37,15 @@ class JournalMismatch(AssertionError):
     """An expected journal entry is missing (or a forbidden one is present)."""
 
 
+# Entries are written in batches: every FTP command and reply is journaled, and a commit per entry
+# would cost more than the protocol work itself. A batch is written when it is this big, when anyone
+# reads the journal, and at least every FLUSH_SECONDS (so a kill -9 loses at most that much).
+FLUSH_AT = 512
+FLUSH_SECONDS = 0.5
+
+
 class Journal:
-    """Append-only log in its own SQLite file (synchronous NORMAL: diagnostics, not business state)."""
+    """Append-only log in its own SQLite file (diagnostics, not business state)."""
 
     def __init__(self, path: str | Path, clock: Clock) -> None:
         self.clock = clock
@@ -47,16 +54,41 @@ class Journal:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        self._pending: list[tuple] = []
+        # Ids are never reused, also after a clear: `since=` marks stay meaningful.
+        used = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'journal'").fetchone()
+        self._next_id = (int(used[0]) if used else 0) + 1
+        self._last_id = int(self._db.execute("SELECT COALESCE(MAX(id), 0) FROM journal").fetchone()[0])
+        self._closed = threading.Event()
+        self._flusher = threading.Thread(target=self._flush_regularly, name="koppelsim-journal", daemon=True)
+        self._flusher.start()
 
     def record(self, sim: str, kind: str, session: str | None = None, **data: Any) -> int:
         stamp = format_instant(self.clock.now())
         payload = json.dumps(data, default=str, ensure_ascii=False)
         with self._lock:
-            cur = self._db.execute(
-                "INSERT INTO journal (at, sim, kind, session, data) VALUES (?, ?, ?, ?, ?)",
-                (stamp, sim, kind, session, payload),
-            )
-            return int(cur.lastrowid)
+            entry_id = self._last_id = self._next_id
+            self._next_id += 1
+            self._pending.append((entry_id, stamp, sim, kind, session, payload))
+            if len(self._pending) >= FLUSH_AT:
+                self._flush()
+        return entry_id
+
+    def _flush(self) -> None:
+        """Write the pending batch (the caller holds the lock)."""
+        if not self._pending:
+            return
+        self._db.execute("BEGIN")
+        self._db.executemany("INSERT INTO journal (id, at, sim, kind, session, data) VALUES (?, ?, ?, ?, ?, ?)",
+                             self._pending)
+        self._db.execute("COMMIT")
+        self._pending.clear()
+
+    def _flush_regularly(self) -> None:
+        while not self._closed.wait(FLUSH_SECONDS):
+            with self._lock:
+                if not self._closed.is_set():
+                    self._flush()
 
     def entries(
         self,
@@ -82,6 +114,7 @@ class Journal:
             args.append(kind)
         sql += " ORDER BY id"
         with self._lock:
+            self._flush()
             rows = self._db.execute(sql, args).fetchall()
         found = []
         for row in rows:
@@ -95,9 +128,9 @@ class Journal:
         return found
 
     def last_id(self) -> int:
+        """The id of the newest entry (0 when the journal is empty)."""
         with self._lock:
-            row = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM journal").fetchone()
-        return int(row[0])
+            return self._last_id
 
     def count(self, pattern: Mapping[str, Any], since: int = 0) -> int:
         return len(self.entries(since=since, match=pattern))
@@ -129,10 +162,14 @@ class Journal:
 
     def clear(self) -> None:
         with self._lock:
+            self._pending.clear()
             self._db.execute("DELETE FROM journal")
+            self._last_id = 0
 
     def close(self) -> None:
         with self._lock:
+            self._closed.set()
+            self._flush()
             self._db.close()
 
 

@@ -113,7 +113,7 @@ class Runtime:
         if clock is None:
             clock = VirtualClock(config.start) if config.clock == "virtual" else SystemClock()
         self.clock = clock
-        self.store = Store(state_dir)
+        self.store = Store(state_dir, config.durability)
         self.store.sweep_staging()
         self.journal = Journal(state_dir / "journal.db", clock)
         self.scheduler = Scheduler(clock, self.store)

@@ -127,10 +127,9 @@ class Scheduler:
     def next_due(self) -> datetime | None:
         row = self.store.query("SELECT due FROM timers ORDER BY due, id LIMIT 1")
         durable = parse_instant(row[0][0]) if row else None
-        with self._fire_lock:
-            while self._transient and self._transient[0].cancelled:
-                heapq.heappop(self._transient)
-            transient = self._transient[0].due if self._transient else None
+        # A peek without the firing lock: asking "what is next" must not wait for a batch to fire.
+        upcoming = [e for e in list(self._transient) if not e.cancelled]
+        transient = min((e.due for e in upcoming), default=None)
         candidates = [d for d in (durable, transient) if d is not None]
         return min(candidates) if candidates else None
 
@@ -209,7 +208,12 @@ class Scheduler:
         if isinstance(self.clock, VirtualClock):
             # Fire on the way so each event sees its own due time, then land on the target.
             self.run_due(until=target)
-        return self.clock.set(max(target, self.clock.now()))
+            return self.clock.set(max(target, self.clock.now()))
+        moment = self.clock.set(target)
+        # Time travel in sim mode: fire what fell due now, in this thread, so that whoever moved the
+        # clock finds the answers in place when the call returns.
+        self.run_due()
+        return moment
 
     # -- the real-time loop (sim mode) ------------------------------------------------------------
 
@@ -258,4 +262,6 @@ class Scheduler:
 
     def describe(self) -> dict[str, Any]:
         upcoming = self.next_due()
-        return {"pending": len(self.pending()), "next_due": format_instant(upcoming) if upcoming else None}
+        durable = self.store.query("SELECT COUNT(*) FROM timers")[0][0]
+        transient = sum(1 for e in list(self._transient) if not e.cancelled)
+        return {"pending": durable + transient, "next_due": format_instant(upcoming) if upcoming else None}

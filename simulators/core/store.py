@@ -1,8 +1,16 @@
 """State that survives a restart: one SQLite database plus a files area under the state dir.
 
-Writes that matter are atomic: a file appears under its final name only when it is complete and on
-disk (write to a staging name, fsync, rename, fsync the directory). Nothing half written is ever
-visible in a simulator's ``IN``/``OUT`` folders, also not after a kill -9.
+Writes that matter are atomic: a file appears under its final name only when it is complete (write
+to a staging name, then rename). Nothing half written is ever visible in a simulator's ``IN``/``OUT``
+folders, also not after a kill -9.
+
+Durability, configurable (``durability`` in the config):
+
+* ``process`` (default) — survives the death of the process (kill -9, a crash): what was written and
+  committed is in the kernel's page cache, which outlives the process. No fsync, SQLite WAL with
+  synchronous NORMAL. This is what a test harness needs, at a fraction of the cost.
+* ``power`` — also survives a power cut or OS crash: every file and directory change is fsynced and
+  SQLite commits with synchronous FULL.
 """
 
 from __future__ import annotations
@@ -19,19 +27,27 @@ from typing import Any, Iterator, Sequence
 STAGING_DIR = ".staging"
 
 
-class Store:
-    """The state database (WAL, synchronous FULL) and the files area, shared by all simulators."""
+DURABILITY = ("process", "power")
 
-    def __init__(self, state_dir: str | Path) -> None:
+
+class Store:
+    """The state database (WAL) and the files area, shared by all simulators."""
+
+    def __init__(self, state_dir: str | Path, durability: str = "process") -> None:
+        if durability not in DURABILITY:
+            raise ValueError(f"durability must be one of {', '.join(DURABILITY)}, got {durability!r}")
+        self.sync = durability == "power"
         self.state_dir = Path(state_dir).resolve()
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.files_root = self.state_dir / "files"
         self.files_root.mkdir(exist_ok=True)
+        self._staging = self.files_root / STAGING_DIR
+        self._staging.mkdir(exist_ok=True)
         self.db_path = self.state_dir / "state.db"
         self._lock = threading.RLock()
         self._db = sqlite3.connect(self.db_path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute(f"PRAGMA synchronous={'FULL' if self.sync else 'NORMAL'}")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._migrated: set[str] = set()
 
@@ -85,18 +101,23 @@ class Store:
 
     def staging_for(self, final_path: Path) -> Path:
         """A staging name on the same file system as ``final_path`` (so the rename is atomic)."""
-        staging = self.files_root / STAGING_DIR
-        staging.mkdir(exist_ok=True)
-        return staging / f"{uuid.uuid4().hex}.part"
+        return self._staging / f"{uuid.uuid4().hex}.part"
 
     def atomic_write(self, final_path: Path, data: bytes, mtime: datetime | None = None) -> None:
         """Write ``data`` so that ``final_path`` is either absent or complete, also after a crash."""
         staging = self.staging_for(final_path)
         with open(staging, "wb") as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        publish(staging, final_path, mtime)
+            if self.sync:
+                fh.flush()
+                os.fsync(fh.fileno())
+        publish(staging, final_path, mtime, sync=self.sync)
+
+    def publish(self, staging: Path, final_path: Path, mtime: datetime | None = None) -> None:
+        publish(staging, final_path, mtime, sync=self.sync)
+
+    def remove(self, path: Path) -> bool:
+        return remove_durably(path, sync=self.sync)
 
     def sweep_staging(self) -> int:
         """Remove staging leftovers of transfers a crash interrupted; they were never visible."""
@@ -110,8 +131,9 @@ class Store:
         return count
 
 
-def publish(staging: Path, final_path: Path, mtime: datetime | None = None) -> None:
-    """Atomically move a complete, fsynced staging file to its final name and make that durable.
+def publish(staging: Path, final_path: Path, mtime: datetime | None = None, sync: bool = True) -> None:
+    """Atomically move a complete staging file to its final name (and with ``sync`` make that durable
+    against power loss; the caller fsynced the file itself).
 
     ``mtime`` is the clock's time, so a listing shows simulated time, not the host's.
     """
@@ -119,7 +141,8 @@ def publish(staging: Path, final_path: Path, mtime: datetime | None = None) -> N
         stamp = mtime.timestamp()
         os.utime(staging, (stamp, stamp))
     os.replace(staging, final_path)
-    fsync_dir(final_path.parent)
+    if sync:
+        fsync_dir(final_path.parent)
 
 
 def fsync_dir(directory: Path) -> None:
@@ -130,11 +153,12 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def remove_durably(path: Path) -> bool:
-    """Unlink ``path`` and make the removal durable; False when it was already gone."""
+def remove_durably(path: Path, sync: bool = True) -> bool:
+    """Unlink ``path`` (with ``sync``: durably against power loss); False when it was already gone."""
     try:
         path.unlink()
     except FileNotFoundError:
         return False
-    fsync_dir(path.parent)
+    if sync:
+        fsync_dir(path.parent)
     return True

@@ -66,7 +66,7 @@ class DigipoortFS(AbstractedFS):
     def open(self, filename: str, mode: str):
         if "w" in mode:
             handler = self.cmd_channel
-            return StagedUpload(Path(filename), handler.store.staging_for(Path(filename)), handler.clock)
+            return StagedUpload(Path(filename), handler.store, handler.clock, handler.on_file_published)
         return super().open(filename, mode)
 
     def chdir(self, path: str) -> None:
@@ -157,10 +157,11 @@ class DigipoortHandler(JournaledFTPHandler):
 
     # -- transfer hooks -----------------------------------------------------------------------------
 
-    def on_file_received(self, file: str) -> None:
-        folder, name = self._place(file)
+    def on_file_published(self, path: Path) -> None:
+        """A complete upload is in place (called before the 226 reply)."""
+        folder, name = self._place(str(path))
         self.journal.record(SIM, "file.created", self.session_id, user=self.username, folder=folder, name=name,
-                            size=os.path.getsize(file))
+                            size=path.stat().st_size)
         self.model.on_upload(self.username, folder, name)
 
     def on_incomplete_file_received(self, file: str) -> None:

@@ -20,7 +20,6 @@ from pathlib import Path
 from ..core.clock import format_instant, parse_duration
 from ..core.errors import Conflict, NotFound
 from ..core.runtime import Context
-from ..core.store import remove_durably
 from . import messages
 from .accounts import AccountBook
 from .config import DigipoortConfig
@@ -49,6 +48,7 @@ class DigipoortModel(AccountBook, SubmissionRecords):
         self.store = ctx.store
         self.journal = ctx.journal
         self.root = ctx.store.area(SIM)
+        self.archive = ctx.store.area(SIM, "archive")
         self._lock = threading.RLock()
         self.store.migrate(SIM, SCHEMA)
         ctx.scheduler.register(EVENT_TRANSPORT, lambda p, at: self.process_meta(p["user"], p["meta"], at,
@@ -86,6 +86,10 @@ class DigipoortModel(AccountBook, SubmissionRecords):
                 self._refuse(user, meta_name, sender_ref, kenmerk, meta, refusal, at)
                 return
             self._accept(user, meta_name, kenmerk, meta, payload, plan, at)
+
+    def archive_path(self, kenmerk: str) -> Path:
+        """Where the payload of an accepted submission is kept."""
+        return self.archive / f"{kenmerk}.payload"
 
     def _transport_delay(self, meta: AanleverMeta) -> timedelta:
         stub = STUBS.get(meta.aanleverkenmerk or "")
@@ -188,7 +192,7 @@ class DigipoortModel(AccountBook, SubmissionRecords):
             statuscode=100, statusomschrijving=STATUSES[100].text)
         delivered_now = plan.outcome in (ACCEPTED, REJECTED)
         burst = HAPPY_TRANSPORT + (HAPPY_DELIVERY if delivered_now else HAPPY_DELIVERY[:-1])
-        archive = self.root / "archive" / kenmerk
+        archive = self.archive_path(kenmerk)
         with self.store.transaction() as db:
             self._insert_submission(db, kenmerk, user, meta, meta.context_id, at,
                                     phase="delivered" if delivered_now else "delivering", plan=plan,
@@ -214,11 +218,9 @@ class DigipoortModel(AccountBook, SubmissionRecords):
         for name in json.loads(row["remove"]):
             source = self.folder(user, "IN") / name
             if row["archive"] and not is_meta_name(name) and source.exists():
-                archive = Path(row["archive"])
-                archive.mkdir(parents=True, exist_ok=True)
-                source.replace(archive / name)  # keep the accepted payload for the admin API
+                source.replace(row["archive"])  # keep the accepted payload for the admin API
                 self.journal.record(SIM, "file.removed", user=user, folder="IN", name=name, reason="accepted")
-            elif remove_durably(source):
+            elif self.store.remove(source):
                 self.journal.record(SIM, "file.removed", user=user, folder="IN", name=name, reason="processed")
         with self.store.transaction() as db:
             db.execute("UPDATE dp_intake SET state='done' WHERE id=?", (intake_id,))
@@ -341,7 +343,7 @@ class DigipoortModel(AccountBook, SubmissionRecords):
                 for table in ("dp_statuses", "dp_submissions", "dp_intake", "dp_accounts"):
                     db.execute(f"DELETE FROM {table}")
             shutil.rmtree(self.root, ignore_errors=True)
-            self.root.mkdir(parents=True, exist_ok=True)
+            self.archive.mkdir(parents=True, exist_ok=True)
             self.seed_accounts()
 
 

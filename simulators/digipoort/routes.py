@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from ..core.admin import json_body
 from ..core.config import build
-from ..core.errors import BadRequest, KoppelsimError
+from ..core.errors import BadRequest, KoppelsimError, NotFound
 from ..core.openapi import doc
 from .config import Account
 from .errors import FAULTS, STATUSES, STS100
@@ -66,6 +66,16 @@ def create_blueprint(model: DigipoortModel) -> Blueprint:
             raise StatusUnavailable("De statusinformatieservice is overbelast; probeer het later opnieuw.",
                                     code="overloaded")
         return jsonify(sub["statuses"])
+
+    @bp.get("/submissions/<kenmerk>/payload")
+    def payload(kenmerk: str):
+        """The data file of an accepted submission, as Digipoort received it."""
+        sub = model.submission(kenmerk)
+        path = model.archive_path(kenmerk)
+        if not path.is_file():
+            raise NotFound(f"submission {kenmerk} has no stored payload (it was {sub['phase']})")
+        return Response(path.read_bytes(), mimetype="application/octet-stream",
+                        headers={"Content-Disposition": f'attachment; filename="{sub["filename"]}"'})
 
     @bp.post("/submissions/<kenmerk>/answer")
     @doc(body={"type": "object", "properties": {

@@ -6,6 +6,7 @@ interface does not offer is refused with a 5xx reply that says what to do instea
 from __future__ import annotations
 
 import ftplib
+import hashlib
 import io
 import ssl
 import warnings
@@ -13,6 +14,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 import pytest
+import requests
 
 from clients.digipoort.messages import build_meta
 
@@ -212,3 +214,25 @@ def test_DELE_in_OUT_removes_the_response_and_is_journaled(digipoort, koppelsim)
     assert [(e["name"], e["reason"], e["user"]) for e in removed] == [(ok, "DELE", digipoort.user)]
     # The submission itself is not forgotten when its response file is fetched and deleted.
     assert [s["contextId"] for s in digipoort.submissions()] == ["dele1"]
+
+
+def test_the_payload_of_an_accepted_submission_is_kept_for_the_admin_api(digipoort, koppelsim):
+    data = b"<icp>kept</icp>"
+    ftp = ftplib.FTP_TLS(context=digipoort.ssl_context(), timeout=10)
+    ftp.connect(digipoort.host, digipoort.port)
+    ftp.auth()
+    ftp.login(digipoort.user, digipoort.password)
+    ftp.prot_p()
+    ftp.storbinary("STOR IN/kept.xml", io.BytesIO(data))
+    ftp.storbinary("STOR IN/kept.meta", io.BytesIO(build_meta(
+        context_id="kept", filename="kept.xml", content_type="application/xml",
+        sha256=hashlib.sha256(data).hexdigest(), size=len(data), berichtsoort="ICP", aanleverkenmerk=None,
+        eerder_aanleverkenmerk=None, identity_number="001000044B37", identity_type="Fi", rol="Bedrijf",
+        created="2026-11-20T08:00:00Z")))
+    ftp.quit()
+    [sub] = digipoort.submissions()
+    got = requests.get(f"{koppelsim.admin_url}api/digipoort/submissions/{sub['kenmerk']}/payload", timeout=5)
+    assert got.status_code == 200 and got.content == data
+    assert 'filename="kept.xml"' in got.headers["Content-Disposition"]
+    missing = requests.get(f"{koppelsim.admin_url}api/digipoort/submissions/nope/payload", timeout=5)
+    assert missing.status_code == 404
