@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import socket
 import subprocess
 import sys
@@ -22,6 +23,27 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def free_base_and_shifted(offset: int) -> tuple[int, int]:
+    """Two ports that are free both as they are and shifted by ``offset``. Taken below Linux's
+    ephemeral range (32768-60999), where other tests' port-0 listeners and clients never land."""
+    rng = random.Random()
+    for _ in range(200):
+        ports = rng.sample(range(20000, 30000), 2)
+        wanted = ports + [p + offset for p in ports]
+        if all(_bindable(p) for p in wanted):
+            return ports[0], ports[1]
+    raise AssertionError("no free ports found below the ephemeral range")
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def start_sim(state_dir: Path, admin_port: int, ftp_port: int, extra: str = "") -> subprocess.Popen:
@@ -101,8 +123,8 @@ def test_sim_prints_endpoints_and_credentials(tmp_path):
 
 
 def test_port_offset_lets_two_instances_run_side_by_side(tmp_path):
-    admin, ftp = free_port(), free_port()
     offset = 7
+    admin, ftp = free_base_and_shifted(offset)
     first = start_sim(tmp_path / "a", admin, ftp)
     try:
         config = tmp_path / "b.yaml"
