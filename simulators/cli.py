@@ -65,7 +65,11 @@ def _cmd_sim(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"koppelsim: {exc.message}", file=sys.stderr)
         return 2
-    runtime = Runtime(config)
+    try:
+        runtime = Runtime(config)
+    except ConfigError as exc:
+        print(f"koppelsim: {exc.message}", file=sys.stderr)
+        return 2
     try:
         runtime.start()
     except OSError as exc:

@@ -64,7 +64,7 @@ def test_xxe_to_etc_passwd_is_refused_and_nothing_is_read():
 
 def test_xxe_is_refused_even_if_the_prescan_missed_it(monkeypatch, secret_file):
     # Second line of defence: the parser resolves nothing and docinfo reveals the DOCTYPE.
-    monkeypatch.setattr(safexml, "_find_declaration", lambda text: None)
+    monkeypatch.setattr(safexml, "find_declaration", lambda text: None)
     with pytest.raises(UnsafeXML) as info:
         parse(xxe(str(secret_file)))
     assert info.value.reason == "doctype"
@@ -80,7 +80,7 @@ def test_the_parser_itself_never_expands_an_external_entity(secret_file):
 @pytest.mark.parametrize("prescan", [True, False], ids=["prescan", "parser-only"])
 def test_billion_laughs_is_refused_fast(monkeypatch, prescan):
     if not prescan:
-        monkeypatch.setattr(safexml, "_find_declaration", lambda text: None)
+        monkeypatch.setattr(safexml, "find_declaration", lambda text: None)
     started = time.perf_counter()
     with pytest.raises(XMLRefused) as info:
         parse(BILLION_LAUGHS)

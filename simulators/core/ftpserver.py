@@ -53,7 +53,7 @@ class StagedUpload:
         self.name = str(final_path)  # pyftpdlib reports this name to on_file_received
         self.final_path = final_path
         self.store = store
-        self.staging = store.staging_for(final_path)
+        self.staging = store.new_staging_path()
         self.clock = clock
         self.on_published = on_published
         self.commit = False
@@ -154,6 +154,13 @@ class StagingDTPHandler(TLS_DTPHandler):
         upload = self.file_obj
         if not self._closed and self.receive and isinstance(upload, StagedUpload) and self.transfer_finished:
             upload.commit = True
+            try:
+                upload.close()  # publish, and run what the upload triggers, before any reply goes out
+            except Exception:  # the client must still get a reply it can act on, not silence
+                logger.exception("storing or processing %s failed", upload.name)
+                self._resp = (ftpcodes.reply(ftpcodes.LOCAL_ERROR, "Requested action aborted: local error "
+                                             "in processing; send the file again."), logger.error)
+                self.transfer_finished = False
         super().close()
 
 

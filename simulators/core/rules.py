@@ -12,7 +12,6 @@ Rules live in the state database, so a fault set through the admin API survives 
 from __future__ import annotations
 
 import json
-import threading
 from typing import Any, Callable, Iterable, Mapping
 
 from .errors import BadRequest, NotFound
@@ -38,7 +37,6 @@ class Rules:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._validators: dict[str, RuleValidator] = {}
-        self._lock = threading.Lock()
         store.migrate("rules", _SCHEMA)
         # Which (sim, action) pairs have any rule at all: the FTP layer asks on every command, and
         # the answer is almost always "none", which must not cost a database round trip.
@@ -118,7 +116,8 @@ class Rules:
         wanted = {a for a in actions if (sim, a) in self._present}
         if not wanted:
             return None
-        with self._lock, self.store.transaction() as db:
+        # The store's transaction is the lock: a hit counts only if the caller's decision commits with it.
+        with self.store.transaction() as db:
             rows = db.execute(
                 "SELECT id, sim, body, times, hits FROM rules WHERE sim = ? ORDER BY id", (sim,)
             ).fetchall()

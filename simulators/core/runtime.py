@@ -124,18 +124,33 @@ class Runtime:
         else:
             self.tls = ensure_tls(state_dir / "tls")
         self.ctx = Context(config, clock, self.scheduler, self.store, self.journal, self.rules,
-                           random.Random(config.seed), self.tls)
+                           random.Random(f"{config.seed}/{self._next_generation()}"), self.tls)
         names = only if only is not None else list(SIMULATORS)
         self.simulators: dict[str, Simulator] = {}
-        for name in names:
-            cls = simulator_class(name)
-            register_section(name, cls.config_class)
-            sim = cls(self.ctx, config.section(name))
-            if getattr(config.section(name), "enabled", True):
-                self.simulators[name] = sim
+        try:
+            for name in names:
+                cls = simulator_class(name)
+                register_section(name, cls.config_class)
+                sim = cls(self.ctx, config.section(name))
+                if getattr(config.section(name), "enabled", True):
+                    self.simulators[name] = sim
+        except BaseException:  # a simulator refused its configuration: release what was opened
+            self.journal.close()
+            self.store.close()
+            raise
         self.endpoints: list[Endpoint] = []
         self.admin = None
         self._started = False
+
+    def _next_generation(self) -> int:
+        """How many times this state dir has been started. It is part of the random seed, so a restart
+        on the same state does not draw the same references again (a fresh state dir stays repeatable)."""
+        self.store.migrate("runtime", "CREATE TABLE IF NOT EXISTS core_state (key TEXT PRIMARY KEY, value TEXT);")
+        with self.store.transaction() as db:
+            row = db.execute("SELECT value FROM core_state WHERE key = 'generation'").fetchone()
+            generation = int(row[0]) + 1 if row else 1
+            db.execute("INSERT OR REPLACE INTO core_state (key, value) VALUES ('generation', ?)", (str(generation),))
+        return generation
 
     def start(self, admin: bool = True) -> None:
         if self._started:

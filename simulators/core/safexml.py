@@ -17,7 +17,7 @@ import re
 
 from lxml import etree
 
-__all__ = ["XMLRefused", "UnsafeXML", "BadXML", "parse_xml"]
+__all__ = ["XMLRefused", "UnsafeXML", "BadXML", "parse_xml", "find_declaration"]
 
 # Byte order marks we honour, longest first (a UTF-32 LE BOM starts with the UTF-16 LE one).
 _BOMS = (
@@ -66,7 +66,7 @@ def parse_xml(data: bytes, *, max_bytes: int, what: str) -> etree._Element:
     if not data.strip():
         raise BadXML(f"the {what} is empty", reason="empty", what=what)
     text = _decode(data, what)
-    found = _find_declaration(text)
+    found = find_declaration(text)
     if found is not None:
         line = text.count("\n", 0, found) + 1
         name = _DECLARATION_NAME.match(text, found).group(1).upper() or "..."
@@ -88,7 +88,7 @@ def parse_xml(data: bytes, *, max_bytes: int, what: str) -> etree._Element:
     return root
 
 
-def _find_declaration(text: str) -> int | None:
+def find_declaration(text: str) -> int | None:
     """Offset of the first ``<!`` that is neither a comment nor CDATA, i.e. a DOCTYPE, ENTITY or other
     markup declaration (only legal inside a DTD), wherever it is: after a BOM, the XML declaration or
     comments. One linear pass with ``str.find`` so a hostile input cannot make it slow."""

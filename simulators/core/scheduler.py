@@ -41,10 +41,17 @@ CREATE TABLE IF NOT EXISTS timers (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     due TEXT NOT NULL,
     kind TEXT NOT NULL,
-    payload TEXT NOT NULL
+    payload TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    failed TEXT                      -- the last error once the attempts are used up; NULL = live
 );
 CREATE INDEX IF NOT EXISTS timers_due ON timers (due, id);
 """
+_COLUMNS = {"attempts": "INTEGER NOT NULL DEFAULT 0", "failed": "TEXT"}
+
+# A durable event whose handler fails is not dropped (that could lose an accepted submission's
+# answer): it is tried again after 1, 2, 4, 8 minutes, then kept as failed, visible in /api/clock.
+MAX_ATTEMPTS = 5
 
 
 @dataclass(order=True)
@@ -73,6 +80,7 @@ class Scheduler:
         self._stopping = False
         self._firing = False
         store.migrate("scheduler", _SCHEMA)
+        store.ensure_columns("timers", _COLUMNS)
         clock.add_listener(self._on_clock_jump)
 
     # -- registration -----------------------------------------------------------------------------
@@ -108,13 +116,20 @@ class Scheduler:
             return db.execute("DELETE FROM timers WHERE kind = ?", (kind,)).rowcount
 
     def pending(self, kind: str | None = None) -> list[dict]:
-        sql = "SELECT id, due, kind, payload FROM timers"
+        sql = "SELECT id, due, kind, payload FROM timers WHERE failed IS NULL"
         args: tuple = ()
         if kind:
-            sql += " WHERE kind = ?"
+            sql += " AND kind = ?"
             args = (kind,)
         rows = self.store.query(sql + " ORDER BY due, id", args)
         return [{"id": r[0], "due": r[1], "kind": r[2], "payload": json.loads(r[3])} for r in rows]
+
+    def failed(self) -> list[dict]:
+        """Durable events whose handler kept failing: kept, so nothing is silently lost."""
+        rows = self.store.query("SELECT id, due, kind, payload, attempts, failed FROM timers "
+                                "WHERE failed IS NOT NULL ORDER BY id")
+        return [{"id": r[0], "due": r[1], "kind": r[2], "payload": json.loads(r[3]), "attempts": r[4],
+                 "error": r[5]} for r in rows]
 
     def clear(self) -> None:
         with self._fire_lock:
@@ -125,7 +140,7 @@ class Scheduler:
     # -- firing -----------------------------------------------------------------------------------
 
     def next_due(self) -> datetime | None:
-        row = self.store.query("SELECT due FROM timers ORDER BY due, id LIMIT 1")
+        row = self.store.query("SELECT due FROM timers WHERE failed IS NULL ORDER BY due, id LIMIT 1")
         durable = parse_instant(row[0][0]) if row else None
         # A peek without the firing lock: asking "what is next" must not wait for a batch to fire.
         upcoming = [e for e in list(self._transient) if not e.cancelled]
@@ -157,7 +172,7 @@ class Scheduler:
 
     def _pop_next(self, limit: datetime) -> tuple | None:
         row = self.store.query(
-            "SELECT id, due, kind, payload FROM timers WHERE due <= ? ORDER BY due, id LIMIT 1",
+            "SELECT id, due, kind, payload FROM timers WHERE failed IS NULL AND due <= ? ORDER BY due, id LIMIT 1",
             (format_instant(limit),),
         )
         durable = row[0] if row else None
@@ -188,11 +203,22 @@ class Scheduler:
                 handler(json.loads(payload), due)
             with self.store.transaction() as db:
                 db.execute("DELETE FROM timers WHERE id = ?", (event_id,))
-        except Exception:  # one broken event must not stop the clock for everyone else
+        except Exception as exc:  # one broken event must not stop the clock for everyone else
             log.exception("scheduled event %r failed", event)
             if sort == "durable":
-                with self.store.transaction() as db:
-                    db.execute("DELETE FROM timers WHERE id = ?", (item[0],))
+                self._retry_later(item[0], due, exc)
+
+    def _retry_later(self, event_id: int, due: datetime, error: Exception) -> None:
+        with self.store.transaction() as db:
+            (attempts,) = db.execute("SELECT attempts FROM timers WHERE id = ?", (event_id,)).fetchone()
+            attempts += 1
+            if attempts >= MAX_ATTEMPTS:
+                db.execute("UPDATE timers SET attempts = ?, failed = ? WHERE id = ?",
+                           (attempts, f"{type(error).__name__}: {error}", event_id))
+                return
+            later = max(due, self.clock.now()) + timedelta(minutes=2 ** (attempts - 1))
+            db.execute("UPDATE timers SET attempts = ?, due = ? WHERE id = ?",
+                       (attempts, format_instant(later), event_id))
 
     def advance(self, delta: str | int | float | timedelta) -> datetime:
         """Move the clock forward, firing every event that falls due on the way, in order."""
@@ -236,6 +262,8 @@ class Scheduler:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop firing: the real-time thread ends and the clock no longer reaches this scheduler."""
+        self.clock.remove_listener(self._on_clock_jump)
         self._stopping = True
         self._poke()
         if self._thread is not None:
@@ -262,6 +290,8 @@ class Scheduler:
 
     def describe(self) -> dict[str, Any]:
         upcoming = self.next_due()
-        durable = self.store.query("SELECT COUNT(*) FROM timers")[0][0]
+        durable = self.store.query("SELECT COUNT(*) FROM timers WHERE failed IS NULL")[0][0]
+        failed = self.store.query("SELECT COUNT(*) FROM timers WHERE failed IS NOT NULL")[0][0]
         transient = sum(1 for e in list(self._transient) if not e.cancelled)
-        return {"pending": durable + transient, "next_due": format_instant(upcoming) if upcoming else None}
+        return {"pending": durable + transient, "failed": failed,
+                "next_due": format_instant(upcoming) if upcoming else None}

@@ -61,6 +61,14 @@ class Store:
             self._db.executescript(schema_sql)
             self._migrated.add(name)
 
+    def ensure_columns(self, table: str, columns: dict[str, str]) -> None:
+        """Add columns a newer version needs to a table an older version created (state dirs live on)."""
+        with self._lock:
+            have = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            for name, declaration in columns.items():
+                if name not in have:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {declaration}")
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One atomic unit of writes; nested use joins the outer transaction."""
@@ -76,6 +84,13 @@ class Store:
                 raise
             else:
                 self._db.execute("COMMIT")
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The connection, for statements inside an open ``transaction()`` of the calling thread."""
+        if not self._db.in_transaction:
+            raise RuntimeError("Store.connection is for use inside store.transaction()")
+        return self._db
 
     def query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple]:
         with self._lock:
@@ -99,13 +114,14 @@ class Store:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
-    def staging_for(self, final_path: Path) -> Path:
-        """A staging name on the same file system as ``final_path`` (so the rename is atomic)."""
+    def new_staging_path(self) -> Path:
+        """A fresh name in the files area's staging folder: on the same file system as every folder
+        of the files area, so moving the finished file into place is an atomic rename."""
         return self._staging / f"{uuid.uuid4().hex}.part"
 
     def atomic_write(self, final_path: Path, data: bytes, mtime: datetime | None = None) -> None:
         """Write ``data`` so that ``final_path`` is either absent or complete, also after a crash."""
-        staging = self.staging_for(final_path)
+        staging = self.new_staging_path()
         with open(staging, "wb") as fh:
             fh.write(data)
             if self.sync:
@@ -118,6 +134,13 @@ class Store:
 
     def remove(self, path: Path) -> bool:
         return remove_durably(path, sync=self.sync)
+
+    def move(self, source: Path, target: Path) -> None:
+        """Rename within the files area (durably against power loss with ``durability: power``)."""
+        os.replace(source, target)
+        if self.sync:
+            fsync_dir(target.parent)
+            fsync_dir(source.parent)
 
     def sweep_staging(self) -> int:
         """Remove staging leftovers of transfers a crash interrupted; they were never visible."""

@@ -15,13 +15,14 @@ class Account:
     # None: every berichtsoort / every identity is allowed (the conformance environment's behaviour).
     berichtsoorten: list[str] | None = None
     # The belanghebbenden this account may submit for: one list for every berichtsoort, or a list per
-    # berichtsoort ({"Omzetbelasting": [...], "*": [...]}; "*" for the ones not named).
+    # berichtsoort ({"Omzetbelasting": [...], "*": [...]}; "*" for the ones not named; a berichtsoort
+    # neither named nor covered by "*" allows nobody).
     identities: list[str] | dict[str, list[str]] | None = None
 
     def allows_identity(self, berichtsoort: str, identity: str) -> bool:
         allowed = self.identities
         if isinstance(allowed, dict):
-            allowed = allowed.get(berichtsoort, allowed.get("*"))
+            allowed = allowed.get(berichtsoort, allowed.get("*", []))
         return allowed is None or identity in allowed
 
     def as_public_dict(self) -> dict:

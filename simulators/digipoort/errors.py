@@ -55,11 +55,17 @@ AFS400 = Fault("AFS400", "Afleveren aan de uitvragende partij is niet gelukt.",
                "delivery to the recipient failed (status 410)", "code")
 AFS600 = Fault("AFS600", "Het maximaal aantal afleverpogingen is bereikt; afleveren is niet gelukt.",
                "delivery retried for 72 hours without success", "code")
+# Validation at Digipoort (status 311); Logius pairs status 311 with foutcode VAS500.
+VAS500 = Fault("VAS500", "De aanlevering voldoet niet aan de validatieregels van Digipoort.",
+               "validation at Digipoort failed (status 311)", "code")
 # Status-information faults (the admin API's status view answers with these for the stubs).
-STS100 = Fault("STS100", ALS100_TEXT, "status request refused (StatusInformatieFault stub)", "real")
+# The real STS100 text (wus.core fault-newstatus-response.xml): ALS100's sentence, spaced slightly differently.
+STS100 = Fault("STS100", "Het verzoek voldoet niet aan de koppelvlakspecificaties en kan hierdoor niet door "
+               "Digipoort worden verwerkt.\n\nDe volgende fout is opgetreden:\n\n\n",
+               "status request refused (StatusInformatieFault stub)", "real")
 
 FAULTS = {f.code: f for f in (ALS100, ALS110, ALS120, ALS130, ALS140, ALS150, ALS160, ALS170, ALS400,
-                              AFS400, AFS600, STS100)}
+                              AFS400, AFS600, VAS500, STS100)}
 
 
 @dataclass(frozen=True)

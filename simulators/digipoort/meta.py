@@ -61,8 +61,21 @@ def is_allowed_filename(name: str) -> bool:
 
 @lru_cache(maxsize=4)
 def load_schema(path: str | None = None) -> etree.XMLSchema:
+    """The meta-file schema; refuses one that does not describe ``aanleverMeta`` in our namespace,
+    because the fields are read by those names (see the module docstring)."""
     parser = etree.XMLParser(resolve_entities=False, no_network=True)
-    return etree.XMLSchema(etree.parse(str(path or DEFAULT_SCHEMA), parser))
+    where = str(path or DEFAULT_SCHEMA)
+    try:
+        document = etree.parse(where, parser)
+        schema = etree.XMLSchema(document)
+    except (OSError, etree.XMLSyntaxError, etree.XMLSchemaParseError) as exc:
+        raise ValueError(f"digipoort.meta_schema {where}: not a usable XML Schema ({exc})") from exc
+    root = document.getroot()
+    declares = root.find(f"{{http://www.w3.org/2001/XMLSchema}}element[@name='aanleverMeta']") is not None
+    if root.get("targetNamespace") != NS or not declares:
+        raise ValueError(f"digipoort.meta_schema {where}: it must declare element aanleverMeta in namespace {NS} "
+                         "(the simulator reads the meta file's fields by those names)")
+    return schema
 
 
 def parse_aanlever_meta(data: bytes, *, max_bytes: int, schema_path: str | None = None) -> AanleverMeta:

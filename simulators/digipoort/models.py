@@ -13,24 +13,31 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import re
+import shutil
 import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from ..core.clock import format_instant, parse_duration
+from ..core.clock import format_instant, parse_duration, parse_instant
 from ..core.errors import Conflict, NotFound
 from ..core.runtime import Context
+from ..core.safexml import find_declaration
 from . import messages
 from .accounts import AccountBook
 from .config import DigipoortConfig
-from .errors import (ALS100, ALS110, ALS120, ALS130, ALS140, ALS150, ALS160, ALS170, AFS400, AFS600, FAULTS,
-                     HAPPY_DELIVERY, HAPPY_TRANSPORT, STATUSES, SubmissionRefused)
+from .errors import (ALS100, ALS110, ALS120, ALS130, ALS140, ALS150, ALS160, ALS170, ALS400, AFS400, AFS600,
+                     FAULTS, STATUSES, VAS500, SubmissionRefused)
 from .meta import AanleverMeta, build_aflever_meta, is_allowed_filename, is_meta_name, parse_aanlever_meta
 from .outcomes import (ACCEPTED, DELIVERY_FAILED, MAX_DELIVERY_ATTEMPTS, REJECTED, STUBS, TECHNICAL_PROBLEM,
-                       Plan, apply_stub, plan_from_rule, recipient_check)
+                       VALIDATION_FAILED, Plan, apply_stub, plan_from_rule, recipient_check, transport_statuses)
 from .records import SIM, SubmissionRecords
 from .schema import SCHEMA
 
+log = logging.getLogger(__name__)
+# A sender's reference names response files: a plain, visible file name (no leading dot).
+REFERENCE_RULE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _HASHES = {"MD5": hashlib.md5, "SHA1": hashlib.sha1, "SHA256": hashlib.sha256,
            "SHA384": hashlib.sha384, "SHA512": hashlib.sha512}
 
@@ -54,8 +61,9 @@ class DigipoortModel(AccountBook, SubmissionRecords):
         self.store.migrate(SIM, SCHEMA)
         ctx.scheduler.register(EVENT_TRANSPORT, lambda p, at: self.process_meta(p["user"], p["meta"], at,
                                                                                 delayed=True))
-        ctx.scheduler.register(EVENT_ANSWER, lambda p, at: self.deliver(p["kenmerk"], at))
-        ctx.scheduler.register(EVENT_RETRY, lambda p, at: self.deliver(p["kenmerk"], at, retry=True))
+        ctx.scheduler.register(EVENT_ANSWER, lambda p, at: self.deliver(p["kenmerk"], at, attempt=p.get("attempt")))
+        ctx.scheduler.register(EVENT_RETRY, lambda p, at: self.deliver(p["kenmerk"], at, retry=True,
+                                                                       attempt=p.get("attempt")))
         self.seed_accounts()
 
     # -- uploads ----------------------------------------------------------------------------------
@@ -70,23 +78,38 @@ class DigipoortModel(AccountBook, SubmissionRecords):
             meta_path = self.folder(user, "IN") / meta_name
             if not meta_path.exists():
                 return  # already handled (an event fired twice after a restart)
-            sender_ref = meta_name[: -len(".meta")]
-            meta: AanleverMeta | None = None
-            kenmerk = self.ctx.new_uuid()
             try:
-                meta = self._read_meta(meta_path)
-                sender_ref = meta.context_id
-                if not delayed and self._transport_delay(meta) > timedelta(0):
-                    self.ctx.scheduler.schedule(EVENT_TRANSPORT, at + self._transport_delay(meta),
-                                                {"user": user, "meta": meta_name})
-                    self.journal.record(SIM, "digipoort.transport_delayed", user=user, meta=meta_name)
-                    return
-                payload = self._check(user, meta)
-                plan = self._plan(user, meta, payload, at)
-            except SubmissionRefused as refusal:
-                self._refuse(user, meta_name, sender_ref, kenmerk, meta, refusal, at)
-                return
-            self._accept(user, meta_name, kenmerk, meta, payload, plan, at)
+                with self.store.transaction():  # the decision, its rule hits and its rows commit as one
+                    decided = self._decide(user, meta_name, meta_path, at, delayed)
+            except Exception as exc:
+                # Whatever went wrong, the submitter gets an answer: Digipoort's own technical error.
+                log.exception("processing %s/IN/%s failed", user, meta_name)
+                refusal = SubmissionRefused(ALS400, f"interne fout: {type(exc).__name__}")
+                with self.store.transaction():
+                    decided = self._refuse(user, meta_name, _sender_ref(meta_name), None, refusal, at)
+            if decided is None:
+                return  # transport delayed: a scheduled event takes it up
+            intake_id, notes = decided
+            for kind, fields in notes:  # journaled only now that the decision is committed
+                self.journal.record(SIM, kind, **fields)
+            self._finish_intake(intake_id)
+
+    def _decide(self, user: str, meta_name: str, meta_path: Path, at: datetime,
+                delayed: bool) -> tuple[int, list] | None:
+        meta: AanleverMeta | None = None
+        try:
+            meta = self._read_meta(meta_path)
+            delay = self._transport_delay(meta)
+            if not delayed and delay > timedelta(0):
+                self.ctx.scheduler.schedule(EVENT_TRANSPORT, at + delay, {"user": user, "meta": meta_name})
+                self.journal.record(SIM, "digipoort.transport_delayed", user=user, meta=meta_name)
+                return None
+            payload = self._check(user, meta)
+            plan = self._plan(user, meta, payload, at)
+        except SubmissionRefused as refusal:
+            return self._refuse(user, meta_name, meta.context_id if meta else _sender_ref(meta_name), meta,
+                                refusal, at)
+        return self._accept(user, meta_name, meta, payload, plan, at)
 
     def archive_path(self, kenmerk: str) -> Path:
         """Where the payload of an accepted submission is kept."""
@@ -103,8 +126,13 @@ class DigipoortModel(AccountBook, SubmissionRecords):
         if size > self.config.max_meta_size:
             raise SubmissionRefused(ALS100, f"the meta file is {size} bytes; at most "
                                             f"{self.config.max_meta_size} bytes are accepted")
-        return parse_aanlever_meta(meta_path.read_bytes(), max_bytes=self.config.max_meta_size,
+        meta = parse_aanlever_meta(meta_path.read_bytes(), max_bytes=self.config.max_meta_size,
                                    schema_path=self.config.meta_schema)
+        if not REFERENCE_RULE.match(meta.context_id or ""):
+            # It names the response files: keep it a plain, visible file name.
+            raise SubmissionRefused(ALS100, f"contextId {meta.context_id!r}: 1-100 letters, digits, '.', '_' "
+                                            "or '-', beginning with a letter or digit")
+        return meta
 
     def _check(self, user: str, meta: AanleverMeta) -> bytes:
         """The checks of seed 001 step 2; returns the data file's bytes when all pass."""
@@ -138,7 +166,7 @@ class DigipoortModel(AccountBook, SubmissionRecords):
         if actual != meta.checksum:
             raise SubmissionRefused(ALS120, f"{meta.filename}: {meta.checksum_type} is {actual}, "
                                             f"{meta.checksum} opgegeven in het metabestand")
-        if _declares_doctype(payload):
+        if _declares_markup(payload):
             raise SubmissionRefused(ALS170, f"{meta.filename} bevat een DOCTYPE- of ENTITY-declaratie")
         return payload
 
@@ -168,45 +196,44 @@ class DigipoortModel(AccountBook, SubmissionRecords):
 
     # -- transport outcome ------------------------------------------------------------------------
 
-    def _refuse(self, user: str, meta_name: str, sender_ref: str, kenmerk: str, meta: AanleverMeta | None,
-                refusal: SubmissionRefused, at: datetime) -> None:
-        response_name = f"{_safe_ref(sender_ref)}_{kenmerk}.error"
+    def _refuse(self, user: str, meta_name: str, sender_ref: str, meta: AanleverMeta | None,
+                refusal: SubmissionRefused, at: datetime) -> tuple[int, list]:
+        """Record the refusal (inside the caller's transaction); returns the intake and what to journal."""
+        kenmerk = self.ctx.new_uuid()
         body = messages.fault("aanleverFault", refusal.fault.code, refusal.description)
-        with self.store.transaction() as db:
-            self._insert_submission(db, kenmerk, user, meta, sender_ref, at, phase="refused",
-                                    foutcode=refusal.fault.code, detail=refusal.description, plan=None)
-            self._insert_statuses(db, kenmerk, at, [(105, None)])
-            intake_id = self._insert_intake(db, user, meta_name, response_name, body, remove=[meta_name])
-        self.journal.record(SIM, "digipoort.refused", user=user, kenmerk=kenmerk, contextId=sender_ref,
-                            foutcode=refusal.fault.code, detail=refusal.detail)
-        self._finish_intake(intake_id)
+        db = self.store.connection
+        self._insert_submission(db, kenmerk, user, meta, sender_ref, at, phase="refused",
+                                foutcode=refusal.fault.code, detail=refusal.description, plan=None)
+        notes = self._insert_statuses(db, kenmerk, at, [(105, None)])
+        intake_id = self._insert_intake(db, user, meta_name, f"{sender_ref}_{kenmerk}.error", body,
+                                        remove=[meta_name])
+        notes.append(("digipoort.refused", {"user": user, "kenmerk": kenmerk, "contextId": sender_ref,
+                                             "foutcode": refusal.fault.code, "detail": refusal.detail}))
+        return intake_id, notes
 
-    def _accept(self, user: str, meta_name: str, kenmerk: str, meta: AanleverMeta, payload: bytes,
-                plan: Plan, at: datetime) -> None:
-        response_name = f"{meta.context_id}_{kenmerk}.ok"
-        stamp = format_instant(at)
+    def _accept(self, user: str, meta_name: str, meta: AanleverMeta, payload: bytes, plan: Plan,
+                at: datetime) -> tuple[int, list]:
+        """Record the acceptance (inside the caller's transaction); returns the intake and what to journal."""
+        kenmerk = self.ctx.new_uuid()
         body = messages.aanlever_response(
             kenmerk=kenmerk, berichtsoort=meta.berichtsoort, aanleverkenmerk=meta.aanleverkenmerk,
-            eerder_aanleverkenmerk=meta.eerder_aanleverkenmerk, timestamp=stamp,
+            eerder_aanleverkenmerk=meta.eerder_aanleverkenmerk, timestamp=format_instant(at),
             identity_number=meta.identity_number, identity_type=meta.identity_type, rol=meta.rol,
             recipient_oin=self.config.recipient_oin, autorisatie_adres=meta.autorisatie_adres,
             statuscode=100, statusomschrijving=STATUSES[100].text)
-        delivered_now = plan.outcome in (ACCEPTED, REJECTED)
-        burst = HAPPY_TRANSPORT + (HAPPY_DELIVERY if delivered_now else HAPPY_DELIVERY[:-1])
-        archive = self.archive_path(kenmerk)
-        with self.store.transaction() as db:
-            self._insert_submission(db, kenmerk, user, meta, meta.context_id, at,
-                                    phase="delivered" if delivered_now else "delivering", plan=plan,
-                                    payload=payload)
-            self._insert_statuses(db, kenmerk, at, [(code, None) for code in burst])
-            self.ctx.scheduler.schedule(EVENT_ANSWER, at + timedelta(seconds=plan.after_seconds),
-                                        {"kenmerk": kenmerk})
-            intake_id = self._insert_intake(db, user, meta_name, response_name, body,
-                                            remove=[meta_name, meta.filename], archive=str(archive))
-        self.journal.record(SIM, "digipoort.accepted", user=user, kenmerk=kenmerk, contextId=meta.context_id,
-                            berichtsoort=meta.berichtsoort, aanleverkenmerk=meta.aanleverkenmerk,
-                            plan=plan.outcome, reason=plan.reason)
-        self._finish_intake(intake_id)
+        burst = transport_statuses(plan.outcome)
+        db = self.store.connection
+        self._insert_submission(db, kenmerk, user, meta, meta.context_id, at,
+                                phase="delivered" if 400 in burst else "delivering", plan=plan, payload=payload)
+        notes = self._insert_statuses(db, kenmerk, at, [(code, None) for code in burst])
+        self.ctx.scheduler.schedule(EVENT_ANSWER, at + timedelta(seconds=plan.after_seconds),
+                                    {"kenmerk": kenmerk, "attempt": 0})
+        intake_id = self._insert_intake(db, user, meta_name, f"{meta.context_id}_{kenmerk}.ok", body,
+                                        remove=[meta_name, meta.filename], archive=str(self.archive_path(kenmerk)))
+        notes.append(("digipoort.accepted", {
+            "user": user, "kenmerk": kenmerk, "contextId": meta.context_id, "berichtsoort": meta.berichtsoort,
+            "aanleverkenmerk": meta.aanleverkenmerk, "plan": plan.outcome, "reason": plan.reason}))
+        return intake_id, notes
 
     def _finish_intake(self, intake_id: int) -> None:
         """Write the response, clean up IN, mark done — safe to repeat after a crash."""
@@ -219,7 +246,7 @@ class DigipoortModel(AccountBook, SubmissionRecords):
         for name in json.loads(row["remove"]):
             source = self.folder(user, "IN") / name
             if row["archive"] and not is_meta_name(name) and source.exists():
-                source.replace(row["archive"])  # keep the accepted payload for the admin API
+                self.store.move(source, Path(row["archive"]))  # kept for the admin API
                 self.journal.record(SIM, "file.removed", user=user, folder="IN", name=name, reason="accepted")
             elif self.store.remove(source):
                 self.journal.record(SIM, "file.removed", user=user, folder="IN", name=name, reason="processed")
@@ -228,23 +255,33 @@ class DigipoortModel(AccountBook, SubmissionRecords):
 
     # -- delivery and the recipient's answer ------------------------------------------------------
 
-    def deliver(self, kenmerk: str, at: datetime, retry: bool = False) -> None:
-        """The answer moment (or a delivery retry): statuses, answer file + meta in OUT."""
+    def deliver(self, kenmerk: str, at: datetime, retry: bool = False, attempt: int | None = None) -> None:
+        """The answer moment (or a delivery retry): statuses, answer file + meta in OUT.
+
+        ``attempt`` is the delivery attempt the event was scheduled for; an event that fires again after
+        a crash, when that attempt was already handled, finds another number and does nothing.
+        """
         with self._lock:
             sub = self.submission_row(kenmerk)
             if sub is None or sub["answer_state"] == "written":
                 return
             if sub["answer_state"] is None:
-                if not self._decide_answer(sub, at, retry):
-                    return  # a retry was scheduled; nothing to write yet
+                if attempt is not None and attempt != sub["attempts"]:
+                    return
+                with self.store.transaction():
+                    notes = self._decide_answer(sub, at, retry)
+                for kind, fields in notes:
+                    self.journal.record(SIM, kind, **fields)
                 sub = self.submission_row(kenmerk)
+                if sub["answer_state"] is None:
+                    return  # a retry was scheduled; nothing to write yet
             self._write_answer(sub)
 
-    def _decide_answer(self, sub: dict, at: datetime, retry: bool) -> bool:
+    def _decide_answer(self, sub: dict, at: datetime, retry: bool) -> list:
+        """Decide the answer or the next retry (inside the caller's transaction); returns what to journal."""
         plan = Plan.from_dict(json.loads(sub["plan"]))
         kenmerk = sub["kenmerk"]
-        first_attempt = datetime.fromisoformat(sub["first_attempt"].replace("Z", "+00:00")) \
-            if sub["first_attempt"] else at
+        first_attempt = parse_instant(sub["first_attempt"]) if sub["first_attempt"] else at
         window = parse_duration(self.config.max_delivery_window)
         if plan.outcome == TECHNICAL_PROBLEM and not retry:
             return self._retry_later(sub, at, first_attempt)
@@ -260,6 +297,10 @@ class DigipoortModel(AccountBook, SubmissionRecords):
         elif plan.outcome == DELIVERY_FAILED:
             statuses, final, kind = [(410, AFS400.code)], REJECTED, "foutmelding"
             body = messages.fault("afleverFault", AFS400.code, AFS400.text)
+        elif plan.outcome == VALIDATION_FAILED:
+            statuses, final, kind = [(311, VAS500.code)], REJECTED, "foutmelding"
+            body = messages.fault("aanleverFault", VAS500.code, plan.specifications[0][2] if plan.specifications
+                                  else VAS500.text)
         else:  # MAX_DELIVERY_ATTEMPTS with the window used up
             statuses, final, kind = [(420, AFS600.code)], REJECTED, "foutmelding"
             body = messages.fault("afleverFault", AFS600.code, AFS600.text)
@@ -271,21 +312,21 @@ class DigipoortModel(AccountBook, SubmissionRecords):
             berichtsoort=sub["berichtsoort"], aanleverkenmerk=sub["aanleverkenmerk"], berichttype=kind,
             identity_number=sub["identity_number"], identity_type=sub["identity_type"],
             timestamp=format_instant(at))
-        with self.store.transaction() as db:
-            self._insert_statuses(db, kenmerk, at, statuses)
-            db.execute("UPDATE dp_submissions SET answer_state='decided', answer_bytes=?, answer_meta=?, "
-                       "answer_name=?, phase=?, answered_at=? WHERE kenmerk=?",
-                       (body, meta, original, final, format_instant(at), kenmerk))
-        return True
+        db = self.store.connection
+        notes = self._insert_statuses(db, kenmerk, at, statuses)
+        db.execute("UPDATE dp_submissions SET answer_state='decided', answer_bytes=?, answer_meta=?, "
+                   "answer_name=?, phase=?, answered_at=? WHERE kenmerk=?",
+                   (body, meta, original, final, format_instant(at), kenmerk))
+        return notes
 
-    def _retry_later(self, sub: dict, at: datetime, first_attempt: datetime) -> bool:
-        with self.store.transaction() as db:
-            self._insert_statuses(db, sub["kenmerk"], at, [(420, None)])
-            db.execute("UPDATE dp_submissions SET first_attempt=COALESCE(first_attempt, ?), attempts=attempts+1 "
-                       "WHERE kenmerk=?", (format_instant(first_attempt), sub["kenmerk"]))
-            self.ctx.scheduler.schedule(EVENT_RETRY, at + parse_duration(self.config.retry_interval),
-                                        {"kenmerk": sub["kenmerk"]})
-        return False
+    def _retry_later(self, sub: dict, at: datetime, first_attempt: datetime) -> list:
+        db = self.store.connection
+        notes = self._insert_statuses(db, sub["kenmerk"], at, [(420, None)])
+        db.execute("UPDATE dp_submissions SET first_attempt=COALESCE(first_attempt, ?), attempts=attempts+1, "
+                   "phase='delivering' WHERE kenmerk=?", (format_instant(first_attempt), sub["kenmerk"]))
+        self.ctx.scheduler.schedule(EVENT_RETRY, at + parse_duration(self.config.retry_interval),
+                                    {"kenmerk": sub["kenmerk"], "attempt": sub["attempts"] + 1})
+        return notes
 
     def _response_message(self, sub: dict, at: datetime, kind: str, specs: list) -> bytes:
         return messages.response_message(
@@ -322,21 +363,27 @@ class DigipoortModel(AccountBook, SubmissionRecords):
         return self.submission(kenmerk)
 
     def recover(self) -> None:
-        """After a crash: finish interrupted decisions, write decided answers, take unhandled metas."""
+        """After a crash: finish interrupted decisions, write decided answers, take unhandled metas,
+        and make sure every submission still waiting for its answer has an event that brings it."""
         for (intake_id,) in self.store.query("SELECT id FROM dp_intake WHERE state='decided' ORDER BY id"):
             self._finish_intake(intake_id)
         for (kenmerk,) in self.store.query("SELECT kenmerk FROM dp_submissions WHERE answer_state='decided'"):
             self._write_answer(self.submission_row(kenmerk))
-        waiting = {(e["payload"]["user"], e["payload"]["meta"]) for e in self.ctx.scheduler.pending(EVENT_TRANSPORT)}
+        scheduled = {e["payload"].get("kenmerk") for kind in (EVENT_ANSWER, EVENT_RETRY)
+                     for e in self.ctx.scheduler.pending(kind) + self.ctx.scheduler.failed()}
+        waiting = self.store.query("SELECT kenmerk, attempts FROM dp_submissions WHERE answer_state IS NULL "
+                                   "AND plan IS NOT NULL")
+        for kenmerk, attempts in waiting:
+            if kenmerk not in scheduled:
+                self.ctx.scheduler.schedule(EVENT_RETRY, self.ctx.clock.now(), {"kenmerk": kenmerk, "attempt": attempts})
+        delayed = {(e["payload"]["user"], e["payload"]["meta"]) for e in self.ctx.scheduler.pending(EVENT_TRANSPORT)}
         for (user,) in self.store.query("SELECT user FROM dp_accounts"):
             inbox = self.folder(user, "IN")
             for path in sorted(inbox.glob("*.meta")) if inbox.is_dir() else []:
-                if (user, path.name) not in waiting:
+                if (user, path.name) not in delayed:
                     self.process_meta(user, path.name, self.ctx.clock.now())
 
     def reset(self) -> None:
-        import shutil
-
         with self._lock:
             for kind in (EVENT_TRANSPORT, EVENT_ANSWER, EVENT_RETRY):
                 self.ctx.scheduler.cancel_kind(kind)
@@ -349,11 +396,15 @@ class DigipoortModel(AccountBook, SubmissionRecords):
             self.seed_accounts()
 
 
-def _safe_ref(ref: str) -> str:
-    cleaned = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in ref)[:100]
-    return cleaned or "onbekend"
+def _sender_ref(meta_name: str) -> str:
+    """The sender's reference when the meta file cannot tell it: the meta file's own name (which the
+    FTP layer already held to the file-name rules)."""
+    return meta_name[: -len(".meta")]
 
 
-def _declares_doctype(payload: bytes) -> bool:
-    head = payload[:65536].lstrip(b"\xef\xbb\xbf").lower()
-    return head.lstrip().startswith(b"<") and (b"<!doctype" in head or b"<!entity" in head)
+def _declares_markup(payload: bytes) -> bool:
+    """An XML data file with a DOCTYPE or ENTITY declaration anywhere (outside comments and CDATA)."""
+    text = payload.decode("latin-1")  # never fails; markup is ASCII in every XML encoding we accept
+    if not text.lstrip("\ufeff\xef\xbb\xbf \t\r\n").startswith("<"):
+        return False  # not XML: a PDF or other binary payload has no declarations to worry about
+    return find_declaration(text) is not None

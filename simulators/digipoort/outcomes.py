@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 
 from ..core.clock import parse_duration
-from .errors import ALS100, ALS400, FAULTS, Fault
+from .errors import ALS100, ALS400, FAULTS, HAPPY_DELIVERY, HAPPY_TRANSPORT, Fault
 from .vat import check_vat_return
 
 ACCEPTED = "accepted"
@@ -22,7 +22,21 @@ REJECTED = "rejected"
 DELIVERY_FAILED = "delivery_failed"
 TECHNICAL_PROBLEM = "technical_problem"
 MAX_DELIVERY_ATTEMPTS = "max_delivery_attempts"
-OUTCOMES = (ACCEPTED, REJECTED, DELIVERY_FAILED, TECHNICAL_PROBLEM, MAX_DELIVERY_ATTEMPTS)
+VALIDATION_FAILED = "validation_failed"
+OUTCOMES = (ACCEPTED, REJECTED, DELIVERY_FAILED, TECHNICAL_PROBLEM, MAX_DELIVERY_ATTEMPTS, VALIDATION_FAILED)
+
+
+def transport_statuses(outcome: str) -> tuple[int, ...]:
+    """The statuses given at transport (with the .ok), before the answer moment.
+
+    Delivered at once (400) when the recipient will answer; up to 405 when delivery is where it goes
+    wrong; up to 200 when Digipoort's own validation will fail (311 follows).
+    """
+    if outcome in (ACCEPTED, REJECTED):
+        return HAPPY_TRANSPORT + HAPPY_DELIVERY
+    if outcome == VALIDATION_FAILED:
+        return HAPPY_TRANSPORT + HAPPY_DELIVERY[:1]
+    return HAPPY_TRANSPORT + HAPPY_DELIVERY[:-1]
 
 # [CHOSEN] how long the "heavy load" stubs make things take.
 HEAVY_LOAD_TRANSPORT_DELAY = "5m"
@@ -95,6 +109,20 @@ def validate_answer_action(action: dict) -> None:
         raise ValueError(f"answer.outcome must be one of {', '.join(OUTCOMES)}, got {action['outcome']!r}")
     if "after" in action:
         parse_duration(action["after"])
+    for key in ("text", "class"):
+        if key in action and not isinstance(action[key], str):
+            raise ValueError(f"answer.{key} must be text, got {action[key]!r}")
+    if "code" in action and (isinstance(action["code"], bool) or not isinstance(action["code"], (str, int))):
+        raise ValueError(f"answer.code must be text such as \"0301\", got {action['code']!r}")
+    findings = action.get("findings")
+    if findings is not None:
+        if not isinstance(findings, list) or not findings:
+            raise ValueError("answer.findings must be a list of {code, text, class} objects")
+        for index, finding in enumerate(findings):
+            if not isinstance(finding, dict) or set(finding) - {"code", "text", "class"}:
+                raise ValueError(f"answer.findings[{index}] must be an object with code, text and class")
+            if not all(isinstance(finding.get(k, ""), (str, int)) for k in ("code", "text", "class")):
+                raise ValueError(f"answer.findings[{index}]: code, text and class are text")
 
 
 def validate_error_action(action: dict) -> None:
@@ -110,10 +138,10 @@ def validate_error_action(action: dict) -> None:
 def plan_from_rule(answer: dict, default_after: float) -> Plan:
     after = parse_duration(answer["after"]).total_seconds() if "after" in answer else default_after
     plan = Plan(outcome=answer.get("outcome", ACCEPTED), after_seconds=after)
-    if plan.outcome == REJECTED:
+    if plan.outcome in (REJECTED, VALIDATION_FAILED):
         findings = answer.get("findings")
         if findings:
-            plan.specifications = [(f.get("class", "F"), str(f.get("code", "0300")), f.get("text", ""))
+            plan.specifications = [(str(f.get("class", "F")), str(f.get("code", "0300")), str(f.get("text", "")))
                                    for f in findings]
         else:
             plan.specifications = [(answer.get("class", "F"), str(answer.get("code", DEFAULT_REJECTION[1])),

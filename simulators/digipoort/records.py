@@ -39,16 +39,21 @@ class SubmissionRecords:
              json.dumps(meta.as_dict()) if meta else None, format_instant(at), phase,
              json.dumps(plan.as_dict()) if plan else None, foutcode, detail))
 
-    def _insert_statuses(self, db, kenmerk: str, at: datetime, codes: list[tuple]) -> None:
-        """``codes``: (statuscode, foutcode) or (statuscode, foutcode, statusdetails) per status."""
+    def _insert_statuses(self, db, kenmerk: str, at: datetime, codes: list[tuple]) -> list:
+        """``codes``: (statuscode, foutcode) or (statuscode, foutcode, statusdetails) per status.
+
+        Returns the journal entries to make once the transaction has committed (a rolled-back status
+        must not appear in the journal)."""
+        notes = []
         seq = db.execute("SELECT COALESCE(MAX(seq), 0) FROM dp_statuses WHERE kenmerk=?", (kenmerk,)).fetchone()[0]
         for offset, (code, foutcode, *details) in enumerate(codes):
             stamp = format_instant(at + _STEP * offset)
             db.execute("INSERT INTO dp_statuses (kenmerk, seq, code, text, at, foutcode, details) "
                        "VALUES (?,?,?,?,?,?,?)", (kenmerk, seq + offset + 1, code, STATUSES[code].text, stamp,
                                                   foutcode, details[0] if details else None))
-            self.journal.record(SIM, "digipoort.status", kenmerk=kenmerk, code=code, text=STATUSES[code].text,
-                                foutcode=foutcode)
+            notes.append(("digipoort.status", {"kenmerk": kenmerk, "code": code, "text": STATUSES[code].text,
+                                               "foutcode": foutcode}))
+        return notes
 
     def _insert_intake(self, db, user: str, meta_name: str, response_name: str, body: bytes,
                        remove: list[str], archive: str | None = None) -> int:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from ..core.errors import ConfigError
 from ..core.ftpserver import FTPListener, handler_class, validate_ftp_action
 from ..core.lifecycle import Endpoint
 from ..core.runtime import Context, Simulator
 from ..core.tls import server_context
 from .config import DigipoortConfig
 from .ftp import DigipoortAuthorizer, DigipoortHandler
+from .meta import load_schema
 from .models import SIM, DigipoortModel
 from .outcomes import validate_answer_action, validate_error_action
 
@@ -29,6 +31,10 @@ class DigipoortSimulator(Simulator):
     def __init__(self, ctx: Context, config: DigipoortConfig) -> None:
         super().__init__(ctx, config)
         ctx.rules.register(SIM, validate_rule)
+        try:
+            load_schema(config.meta_schema)  # a bad replacement schema stops the start, not every submission
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
         self.model = DigipoortModel(ctx, config)
         self.listener: FTPListener | None = None
 

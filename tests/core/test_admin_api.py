@@ -143,7 +143,7 @@ def test_get_clock_describes_time_and_scheduler(api):
     body = api.get("api/clock").json()
     assert body["kind"] == "virtual"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", body["now"])
-    assert body["scheduler"] == {"pending": 0, "next_due": None}  # reset clears events
+    assert body["scheduler"] == {"pending": 0, "failed": 0, "next_due": None}  # reset clears events
 
 
 def test_post_clock_advance_moves_the_clock(api):
@@ -190,7 +190,7 @@ def test_post_clock_fires_due_events_in_order_each_at_its_due_time(api, rt):
     assert [(n, due) for n, due, _ in fired] == [(1, start + timedelta(minutes=30)),
                                                   (2, start + timedelta(minutes=90))]
     assert all(seen == due for _, due, seen in fired)
-    assert body["scheduler"] == {"pending": 1, "next_due": rt.scheduler.pending()[0]["due"]}
+    assert body["scheduler"] == {"pending": 1, "failed": 0, "next_due": rt.scheduler.pending()[0]["due"]}
 
 
 def test_post_clock_with_both_or_neither_is_refused(api):
@@ -393,7 +393,7 @@ def test_reset_goes_back_to_the_configured_state(api, rt):
 
     assert api.get("api/rules").json() == []
     assert api.get("api/journal").json() == []
-    assert api.get("api/clock").json()["scheduler"] == {"pending": 0, "next_due": None}
+    assert api.get("api/clock").json()["scheduler"] == {"pending": 0, "failed": 0, "next_due": None}
     assert [a["user"] for a in api.get("api/digipoort/accounts").json()] == ["acme"]
     assert api.now() == before  # time does not go back
 

@@ -167,7 +167,11 @@ def test_a_failing_handler_does_not_stop_other_events(clock, scheduler, caplog):
         scheduler.advance("1h")
 
     assert [c[1] for c in rec.calls] == [{"n": 1}, {"n": 2}]
-    assert scheduler.pending() == []  # a failed event is not retried forever
+    assert scheduler.pending() == []  # a failed event is not retried forever ...
+    failed = scheduler.failed()  # ... nor dropped: it is kept, with why, after 1+2+4+8 minutes of retries
+    assert [(f["kind"], f["attempts"], f["error"]) for f in failed] == [
+        ("broken", 5, "RuntimeError: handler blew up")] * 2
+    assert scheduler.describe()["failed"] == 2
     assert "handler blew up" in caplog.text and "callback blew up" in caplog.text
     assert clock.now() == at(60)
 
@@ -216,7 +220,7 @@ def test_pending_cancel_kind_and_clear(clock, scheduler):
         {"id": id_a1, "due": "2026-11-20T08:10:00.000Z", "kind": "a", "payload": {"x": 1}},
         {"id": id_a2, "due": "2026-11-20T08:20:00.000Z", "kind": "a", "payload": {"x": 2}},
     ]
-    assert scheduler.describe() == {"pending": 3, "next_due": "2026-11-20T08:10:00.000Z"}
+    assert scheduler.describe() == {"pending": 3, "failed": 0, "next_due": "2026-11-20T08:10:00.000Z"}
 
     assert scheduler.cancel_kind("a") == 2
     assert scheduler.cancel_kind("a") == 0
@@ -227,7 +231,7 @@ def test_pending_cancel_kind_and_clear(clock, scheduler):
     assert scheduler.pending() == [] and scheduler.next_due() is None
     scheduler.advance("1h")
     assert rec.calls == []
-    assert scheduler.describe() == {"pending": 0, "next_due": None}
+    assert scheduler.describe() == {"pending": 0, "failed": 0, "next_due": None}
 
 
 def test_durable_events_survive_a_restart(tmp_path):

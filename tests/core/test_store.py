@@ -51,11 +51,11 @@ def test_atomic_write_leaves_the_final_content_and_no_staging_file(store):
 
 def test_staging_names_live_in_the_files_area_not_in_the_visible_folder(store):
     target = store.area("acme", "OUT") / "x.ok"
-    staging = store.staging_for(target)
+    staging = store.new_staging_path()
     assert staging.parent == store.files_root / STAGING_DIR
     assert staging.parent != target.parent
     assert staging.suffix == ".part"
-    assert store.staging_for(target) != staging  # unique per transfer
+    assert store.new_staging_path() != staging  # unique per transfer
 
 
 def test_area_creates_nested_folders_once(store):
@@ -69,7 +69,7 @@ def test_area_creates_nested_folders_once(store):
 def test_sweep_staging_removes_leftovers_of_interrupted_writes(store):
     assert store.sweep_staging() == 0  # nothing staged yet
     target = store.area("acme", "IN") / "big.bin"
-    leftovers = [store.staging_for(target), store.staging_for(target)]
+    leftovers = [store.new_staging_path(), store.new_staging_path()]
     for path in leftovers:
         path.write_bytes(b"half a fi")
     assert len(staging_files(store)) == 2
@@ -81,7 +81,7 @@ def test_sweep_staging_removes_leftovers_of_interrupted_writes(store):
 
 
 def test_publish_and_remove_durably(store, tmp_path):
-    staging = store.staging_for(tmp_path / "ignored")
+    staging = store.new_staging_path()
     staging.write_bytes(b"done")
     final = store.area("x") / "final.txt"
     publish(staging, final)

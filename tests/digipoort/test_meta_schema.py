@@ -38,3 +38,18 @@ def test_a_replacement_schema_is_the_one_that_decides(tmp_path):
     with pytest.raises(SubmissionRefused) as refused:
         parse_aanlever_meta(meta(None), max_bytes=65536, schema_path=str(stricter))
     assert refused.value.fault.code == "ALS100" and "identiteitBelanghebbende" in refused.value.detail
+
+
+def test_a_schema_for_other_elements_is_refused_at_start(tmp_path):
+    from simulators.core.config import config_from_dict
+    from simulators.core.errors import ConfigError
+    from simulators.core.runtime import Runtime, register_config_sections, settings_for_tests
+
+    other = tmp_path / "other.xsd"
+    other.write_text('<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:other">'
+                     '<xs:element name="something"/></xs:schema>')
+    register_config_sections()
+    settings = settings_for_tests()
+    settings["digipoort"]["meta_schema"] = str(other)
+    with pytest.raises(ConfigError, match="must declare element aanleverMeta in namespace urn:koppelsim"):
+        Runtime(config_from_dict({"state_dir": str(tmp_path / "state"), **settings}))
