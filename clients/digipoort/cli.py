@@ -8,6 +8,7 @@ import json
 import sys
 from pathlib import Path
 
+from ..clock import FixedClock, RealClock, monotonic, real_sleep
 from .client import Connection, DigipoortClient
 from .store import ClientStore
 
@@ -52,9 +53,6 @@ def add_digipoort_commands(sub: argparse._SubParsersAction) -> None:
 def _client(args: argparse.Namespace) -> DigipoortClient:
     import ssl
 
-    # The one clock: real time for a developer's run against `koppelsim sim`; a fixed instant when a
-    # scenario runs this command as a separate process on its virtual clock.
-    from simulators.core.clock import SystemClock, VirtualClock
 
     context = None
     if not args.plain:
@@ -64,7 +62,9 @@ def _client(args: argparse.Namespace) -> DigipoortClient:
                              "or pass --ca")
         context = ssl.create_default_context(cafile=str(ca))
     connection = Connection(args.host, args.port, args.user, args.password, context)
-    clock = VirtualClock(args.at) if args.at else SystemClock()
+    # Real time for a developer's run against `koppelsim sim`; a fixed instant when a scenario runs
+    # this command as a separate process at a moment of its virtual clock.
+    clock = FixedClock(args.at) if args.at else RealClock()
     return DigipoortClient(connection, ClientStore(args.state), clock)
 
 
@@ -104,13 +104,16 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _follow(args: argparse.Namespace) -> int:
-    from simulators.core.clock import monotonic, real_sleep
-
     client = _client(args)
     deadline = monotonic() + args.timeout
+    client.schedule_poll(client.policy.initial, reset=True)
     while client.outstanding():
-        for event in client.poll():
-            print(f"{event.ref or '?'}: {event.kind} {event.detail}".rstrip(), flush=True)
+        try:
+            for event in client.poll():
+                print(f"{event.ref or '?'}: {event.kind} {event.detail}".rstrip(), flush=True)
+        except ftplib.all_errors as exc:  # look again later, as a client that runs unattended must
+            print(f"koppelsim digipoort: poll failed ({type(exc).__name__}: {exc}); trying again", file=sys.stderr)
+            client.schedule_poll(client.policy.initial)
         upcoming = client.next_poll_at()
         if upcoming is None:
             break

@@ -65,11 +65,16 @@ class Event:
 
 class DigipoortClient:
     def __init__(self, connection: Connection, store: ClientStore, clock: Clock,
-                 policy: PollPolicy | None = None, new_ref: Callable[[], str] | None = None) -> None:
+                 policy: PollPolicy | None = None, new_ref: Callable[[], str] | None = None,
+                 collect_unknown: bool = False) -> None:
         self.connection = connection
         self.store = store
         self.clock = clock
         self.policy = policy or PollPolicy()
+        # Responses this client cannot link are somebody else's when several programs share an
+        # account: left in OUT by default. A client that is the account's only user (a hub) collects
+        # them and keeps them as "unknown".
+        self.collect_unknown = collect_unknown
         self._new_ref = new_ref or (lambda: "ref" + uuid.uuid4().hex[:20])
         self._interval = self.policy.initial
         self._next_poll: datetime | None = None
@@ -187,6 +192,8 @@ class DigipoortClient:
         if known is not None:  # stored before a crash, not yet deleted: finish the job only
             self._remove(ftp, [name] + ([f"{name}.meta"] if kind == "answer" else []))
             return None
+        if not self.collect_unknown and not self._ours(name, kind, kenmerk):
+            return None
         content = _download(ftp, f"OUT/{name}")
         meta = _download(ftp, f"OUT/{name}.meta") if kind == "answer" else None
         now = self._stamp()
@@ -199,6 +206,11 @@ class DigipoortClient:
         self._remove(ftp, [name] + ([f"{name}.meta"] if kind == "answer" else []))
         return event
 
+    def _ours(self, name: str, kind: str, kenmerk: str | None) -> bool:
+        if kind in ("ok", "error"):
+            return self.store.submission(name.rsplit("_", 1)[0]) is not None
+        return self.store.by_kenmerk(kenmerk) is not None
+
     def _link_transport(self, name: str, kind: str, ref: str, kenmerk: str, content: bytes, now: str) -> Event:
         sub = self.store.submission(ref)
         with self.store.transaction() as db:
@@ -210,8 +222,14 @@ class DigipoortClient:
                 if sub["state"] not in ("accepted", "rejected"):
                     db.execute("UPDATE submissions SET state='transported', kenmerk=?, updated_at=? WHERE ref=?",
                                (kenmerk, now, ref))
-                # An answer that came before its .ok (stored unlinked) can be linked now.
+                # An answer that came before its .ok (collected as unknown) belongs to us after all.
+                early = db.execute("SELECT content FROM responses WHERE kenmerk=? AND kind='answer' AND ref IS NULL",
+                                   (kenmerk,)).fetchone()
                 db.execute("UPDATE responses SET ref=? WHERE kenmerk=? AND ref IS NULL", (ref, kenmerk))
+                if early is not None:
+                    verdict, code, reason = read_answer(early[0])
+                    db.execute("UPDATE submissions SET state=?, foutcode=?, reason=?, updated_at=? WHERE ref=?",
+                               (verdict, code, reason, now, ref))
                 return Event("ok", ref, kenmerk, name)
             foutcode, description = read_error(content)
             db.execute("UPDATE submissions SET state='error', kenmerk=?, foutcode=?, reason=?, updated_at=? "
@@ -290,17 +308,20 @@ class _FTPSession:
 
     def __enter__(self) -> ftplib.FTP:
         c = self.connection
-        if c.ssl_context is None:
-            ftp = ftplib.FTP(timeout=c.timeout)
+        ftp = ftplib.FTP(timeout=c.timeout) if c.ssl_context is None else \
+            ftplib.FTP_TLS(context=c.ssl_context, timeout=c.timeout)
+        try:
             ftp.connect(c.host, c.port)
-            ftp.login(c.user, c.password)
-        else:
-            ftp = ftplib.FTP_TLS(context=c.ssl_context, timeout=c.timeout)
-            ftp.connect(c.host, c.port)
-            ftp.auth()
-            ftp.login(c.user, c.password)
-            ftp.prot_p()
-        ftp.voidcmd("TYPE I")
+            if isinstance(ftp, ftplib.FTP_TLS):
+                ftp.auth()
+                ftp.login(c.user, c.password)
+                ftp.prot_p()
+            else:
+                ftp.login(c.user, c.password)
+            ftp.voidcmd("TYPE I")
+        except BaseException:  # a refused login must not leave the socket open
+            ftp.close()
+            raise
         self.ftp = ftp
         return ftp
 

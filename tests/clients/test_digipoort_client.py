@@ -58,7 +58,19 @@ def test_after_an_error_the_client_removes_the_data_file_digipoort_left_in_IN(cl
     assert client.next_poll_at() is None  # nothing outstanding: no more looking
 
 
-def test_an_answer_for_an_unknown_kenmerk_is_kept_as_unknown(client, koppelsim, digipoort, tmp_path):
+def test_responses_of_another_client_on_the_same_account_are_left_alone(client, koppelsim, digipoort, tmp_path):
+    other = DigipoortClient(client.connection, ClientStore(tmp_path / "someone-else.db"), koppelsim.clock)
+    ref = submit(other)
+    assert client.poll() == []  # the other one's .ok is not ours to take
+    assert [e.kind for e in other.poll()] == ["ok"]
+    koppelsim.advance("15m")
+    assert client.poll() == []
+    assert [(e.kind, e.ref) for e in other.poll()] == [("accepted", ref)]
+    assert digipoort.files("OUT") == []
+
+
+def test_a_client_that_collects_unknown_responses_keeps_them_as_unknown(client, koppelsim, digipoort, tmp_path):
+    client.collect_unknown = True
     other = DigipoortClient(client.connection, ClientStore(tmp_path / "someone-else.db"), koppelsim.clock)
     submit(other)
     other.poll()
@@ -67,6 +79,24 @@ def test_an_answer_for_an_unknown_kenmerk_is_kept_as_unknown(client, koppelsim, 
     assert event.kind == "unknown" and event.ref is None
     assert client.store.rows("SELECT kind, ref FROM responses") == [
         {"kind": "answer", "ref": None}, {"kind": "answer_meta", "ref": None}]
+    assert digipoort.files("OUT") == []
+
+
+def test_an_answer_collected_before_its_ok_is_applied_when_the_ok_arrives(client, koppelsim, digipoort):
+    client.collect_unknown = True
+    ref = client.prepare(b"<icp/>", berichtsoort="ICP", identity="001000044B37", aanleverkenmerk="Happyflow")
+    client.deliver(ref)
+    koppelsim.advance("15m")
+    ok_name = next(n for n in digipoort.files("OUT") if n.endswith(".ok"))
+    # Hide the .ok for one poll (as if it were listed late): move it aside through the file system.
+    folder = digipoort.model.folder(digipoort.user, "OUT")
+    (folder / ok_name).rename(folder.parent / ok_name)
+    [early] = client.poll()
+    assert early.kind == "unknown"
+    (folder.parent / ok_name).rename(folder / ok_name)
+    [ok] = client.poll()
+    assert (ok.kind, ok.ref) == ("ok", ref)
+    assert client.status(ref) == "accepted"
 
 
 def test_resume_waits_for_a_meta_file_digipoort_has_not_taken_yet(client, koppelsim, digipoort):
