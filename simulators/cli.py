@@ -23,10 +23,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     sim = sub.add_parser("sim", help="start every simulator and the admin API")
     sim.add_argument("--state-dir", default=None, help="where state and files live (default ./.koppelsim)")
-    sim.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
+    sim.add_argument("--host", default=None,
+                     help="address the simulators bind (default 127.0.0.1; the admin API stays on admin_host)")
     sim.add_argument("--admin-port", type=int, default=None, help="admin API port (default 8800)")
     sim.add_argument("--port-offset", type=int, default=None,
-                     help="add N to every default port, so two instances can run side by side")
+                     help="add N to every port (admin and simulators), so two instances can run side by side")
     sim.add_argument("--config", default=None, help="YAML configuration file")
     sim.add_argument("--verbose", "-v", action="store_true", help="log every FTP command")
     sim.set_defaults(func=_cmd_sim)

@@ -21,14 +21,20 @@ Example::
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 import pytest
 
 if TYPE_CHECKING:
+    from .core.clock import Clock
+    from .core.journal import Journal
+    from .core.lifecycle import Endpoint
+    from .core.rules import Rules
     from .core.runtime import Runtime
+    from .digipoort.models import DigipoortModel
 
 
 @dataclass
@@ -38,15 +44,15 @@ class Koppelsim:
     runtime: "Runtime"
 
     @property
-    def clock(self):
+    def clock(self) -> "Clock":
         return self.runtime.clock
 
     @property
-    def journal(self):
+    def journal(self) -> "Journal":
         return self.runtime.journal
 
     @property
-    def rules(self):
+    def rules(self) -> "Rules":
         return self.runtime.rules
 
     @property
@@ -60,7 +66,7 @@ class Koppelsim:
         """Move the clock; every event due on the way fires, in order, instantly."""
         return self.runtime.scheduler.advance(delta)
 
-    def endpoint(self, name: str):
+    def endpoint(self, name: str) -> "Endpoint":
         return self.runtime.endpoint(name)
 
 
@@ -71,11 +77,10 @@ class DigipoortHandle:
     user: str
     password: str
     ca_file: str
-    model: Any
+    model: "DigipoortModel"
 
-    def ssl_context(self):
-        import ssl
-
+    def ssl_context(self) -> ssl.SSLContext:
+        """A client context that trusts the simulator's certificate."""
         return ssl.create_default_context(cafile=self.ca_file)
 
     def submissions(self, **filters: str) -> list[dict]:
@@ -96,7 +101,8 @@ def koppelsim_start() -> str:
 
 
 @pytest.fixture(scope="session")
-def make_koppelsim(tmp_path_factory, koppelsim_config, koppelsim_start):
+def make_koppelsim(tmp_path_factory: pytest.TempPathFactory, koppelsim_config: dict,
+                   koppelsim_start: str) -> Iterator[Koppelsim]:
     from .core.clock import VirtualClock
     from .core.config import config_from_dict
     from .core.runtime import Runtime, register_config_sections, settings_for_tests
@@ -114,13 +120,13 @@ def make_koppelsim(tmp_path_factory, koppelsim_config, koppelsim_start):
 
 
 @pytest.fixture
-def koppelsim(make_koppelsim) -> Koppelsim:
+def koppelsim(make_koppelsim: Koppelsim) -> Koppelsim:
     make_koppelsim.runtime.reset()
     return make_koppelsim
 
 
 @pytest.fixture
-def digipoort(koppelsim) -> DigipoortHandle:
+def digipoort(koppelsim: Koppelsim) -> DigipoortHandle:
     sim = koppelsim.runtime.simulators["digipoort"]
     endpoint = koppelsim.endpoint("digipoort-ftp")
     account = sim.config.accounts[0]

@@ -81,7 +81,7 @@ def read_answer(content: bytes) -> tuple[str, str | None, str]:
         code = specs[0][0] if specs else None
         reason = "; ".join(f"{c}: {d}" for c, d in specs)
         return ("accepted" if kind == "acknowledgement" else "rejected"), code, reason
-    if root.tag == f"{{{KV}}}afleverFault":
+    if root.tag in (f"{{{KV}}}afleverFault", f"{{{KV}}}aanleverFault"):  # a failure Digipoort reports itself
         code, text = root.findtext(f"{{{KV}}}foutcode"), root.findtext(f"{{{KV}}}foutbeschrijving") or ""
         return "rejected", code, f"{code}: {' '.join(text.split())}"
     return "rejected", None, f"unexpected answer element {root.tag}"

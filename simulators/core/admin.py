@@ -63,8 +63,15 @@ def create_app(runtime: "Runtime") -> Flask:
 
     @app.get("/api/endpoints")
     def endpoints():
-        """Every listener of this instance, with protocol, port and test credentials."""
-        return jsonify([e.as_dict() for e in runtime.endpoints])
+        """Every listener of this instance, with protocol, port and test credentials (as they are now)."""
+        listed = []
+        for endpoint in runtime.endpoints:
+            entry = endpoint.as_dict()
+            sim = runtime.simulators.get(endpoint.simulator)
+            if sim is not None:
+                entry["credentials"] = sim.credentials()
+            listed.append(entry)
+        return jsonify(listed)
 
     @app.get("/api/clock")
     def clock_get():
@@ -206,7 +213,7 @@ class AdminServer:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         config = runtime.config
         self.app = create_app(runtime)
-        self.server = make_server(config.host, config.port(config.admin_port), self.app, threaded=True)
+        self.server = make_server(config.admin_host, config.port(config.admin_port), self.app, threaded=True)
         self.server.timeout = 0.2
         self.thread = ServerThread("koppelsim-admin", self.server.handle_request, self.server.server_close)
 

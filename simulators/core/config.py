@@ -39,7 +39,9 @@ class TLSConfig:
 @dataclass
 class SimConfig:
     state_dir: str = "./.koppelsim"
-    host: str = "127.0.0.1"
+    host: str = "127.0.0.1"  # where the simulators listen
+    # The admin API has no authentication: it stays on loopback even when --host opens the simulators.
+    admin_host: str = "127.0.0.1"
     admin_port: int = 8800
     port_offset: int = 0
     seed: int = 20261121  # the seeded random generator every simulator draws from

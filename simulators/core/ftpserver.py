@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import os
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from OpenSSL import SSL
 from pyftpdlib.exceptions import _RetryError
@@ -25,9 +25,6 @@ from .journal import Journal
 from .lifecycle import ServerThread
 from .rules import Rules
 from .store import Store
-
-_session_ids = itertools.count(1)
-
 
 def validate_ftp_action(action: dict) -> None:
     """An ``ftp`` rule: ``{reply: "421 ...", close: bool}`` or ``{drop: before|after}``."""
@@ -168,6 +165,7 @@ class JournaledFTPHandler(TLS_FTPHandler):
     """Journals every command and reply and applies ``ftp`` rules before a command runs."""
 
     sim_name = "ftp"
+    session_ids: Iterator[int]  # one counter per server (set by handler_class)
     clock: Clock
     journal: Journal
     rules: Rules
@@ -175,7 +173,7 @@ class JournaledFTPHandler(TLS_FTPHandler):
     dtp_handler = StagingDTPHandler
 
     def on_connect(self) -> None:
-        self.session_id = f"s{next(_session_ids)}"
+        self.session_id = f"s{next(self.session_ids)}"
         self._drop_after = False
         self.journal.record(self.sim_name, "ftp.connect", self.session_id, remote=f"{self.remote_ip}:{self.remote_port}")
 
@@ -220,6 +218,7 @@ class JournaledFTPHandler(TLS_FTPHandler):
 
 def handler_class(base: type[JournaledFTPHandler], **settings: Any) -> type[JournaledFTPHandler]:
     """A subclass of ``base`` carrying one server's settings (see the module docstring)."""
+    settings.setdefault("session_ids", itertools.count(1))
     return type(f"{base.__name__}For{settings.get('sim_name', 'Server')}", (base,), settings)
 
 

@@ -12,7 +12,7 @@ import random
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .clock import Clock, SystemClock, VirtualClock
 from .config import SimConfig, register_section
@@ -22,6 +22,9 @@ from .rules import Rules
 from .scheduler import Scheduler
 from .store import Store
 from .tls import TLSFiles, ensure_tls
+
+if TYPE_CHECKING:
+    from flask import Blueprint
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +82,10 @@ class Simulator:
         """Config overrides for tests and scenarios: a free port instead of the fixed default."""
         return {"port": 0}
 
+    def credentials(self) -> list[dict]:
+        """Test credentials as they are now (accounts can change at run time)."""
+        return []
+
     def recover(self) -> None:
         """Finish work a crash interrupted; runs before any listener accepts a connection."""
 
@@ -93,11 +100,9 @@ class Simulator:
         """Back to the configured state: seed data only, no traffic, no files."""
         raise NotImplementedError
 
-    def blueprint(self):  # -> flask.Blueprint | None
+    def blueprint(self) -> "Blueprint | None":
+        """Admin routes under ``/api/<name>/`` (Flask is imported only when the admin API is served)."""
         return None
-
-    def snapshot(self) -> dict:
-        return {}
 
 
 class Runtime:

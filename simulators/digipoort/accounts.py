@@ -20,8 +20,6 @@ class AccountBook:
     store: Store
     config: DigipoortConfig
     root: Path
-    # Read on every login and every submission, changed rarely: kept in memory, dropped on change.
-    _account_cache: dict[str, Account | None]
 
     def seed_accounts(self) -> None:
         for account in self.config.accounts:
@@ -40,22 +38,17 @@ class AccountBook:
                 (account.user, account.password, json.dumps(account.berichtsoorten),
                  json.dumps(account.identities), source),
             )
-        self._account_cache.pop(account.user, None)
         for folder in FOLDERS:
             self.folder(account.user, folder).mkdir(parents=True, exist_ok=True)
         return account.as_public_dict()
 
     def account(self, user: str) -> Account | None:
-        if user in self._account_cache:
-            return self._account_cache[user]
         rows = self.store.query("SELECT user, password, berichtsoorten, identities FROM dp_accounts WHERE user=?",
                                 (user,))
-        found = None
-        if rows:
-            name, password, soorten, identities = rows[0]
-            found = Account(name, password, json.loads(soorten), json.loads(identities))
-        self._account_cache[user] = found
-        return found
+        if not rows:
+            return None
+        name, password, soorten, identities = rows[0]
+        return Account(name, password, json.loads(soorten), json.loads(identities))
 
     def accounts(self) -> list[dict]:
         rows = self.store.query("SELECT user FROM dp_accounts ORDER BY user")
@@ -65,7 +58,6 @@ class AccountBook:
         with self.store.transaction() as db:
             if db.execute("DELETE FROM dp_accounts WHERE user=?", (user,)).rowcount == 0:
                 raise NotFound(f"no Digipoort account {user!r}")
-        self._account_cache.pop(user, None)
 
     def check_login(self, user: str, password: str) -> bool:
         account = self.account(user)

@@ -71,7 +71,7 @@ def load_schema(path: str | None = None) -> etree.XMLSchema:
     except (OSError, etree.XMLSyntaxError, etree.XMLSchemaParseError) as exc:
         raise ValueError(f"digipoort.meta_schema {where}: not a usable XML Schema ({exc})") from exc
     root = document.getroot()
-    declares = root.find(f"{{http://www.w3.org/2001/XMLSchema}}element[@name='aanleverMeta']") is not None
+    declares = root.find("{http://www.w3.org/2001/XMLSchema}element[@name='aanleverMeta']") is not None
     if root.get("targetNamespace") != NS or not declares:
         raise ValueError(f"digipoort.meta_schema {where}: it must declare element aanleverMeta in namespace {NS} "
                          "(the simulator reads the meta file's fields by those names)")

@@ -54,7 +54,6 @@ class DigipoortModel(AccountBook, SubmissionRecords):
         self.config = config
         self.store = ctx.store
         self.journal = ctx.journal
-        self._account_cache = {}
         self.root = ctx.store.area(SIM)
         self.archive = ctx.store.area(SIM, "archive")
         self._lock = threading.RLock()
@@ -390,7 +389,6 @@ class DigipoortModel(AccountBook, SubmissionRecords):
             with self.store.transaction() as db:
                 for table in ("dp_statuses", "dp_submissions", "dp_intake", "dp_accounts"):
                     db.execute(f"DELETE FROM {table}")
-            self._account_cache.clear()
             shutil.rmtree(self.root, ignore_errors=True)
             self.archive.mkdir(parents=True, exist_ok=True)
             self.seed_accounts()

@@ -107,13 +107,13 @@ def _run_action(run: Any, ftp: ftplib.FTP, action: dict, uploaded: dict, aliases
 
 def _body(run: Any, action: dict, uploaded: dict, aliases: dict) -> bytes:
     if "meta" in action:
-        return _meta(action["meta"], uploaded, aliases)
+        return _meta(action["meta"], uploaded, aliases, run.clock.now().isoformat())
     if "file" in action:
         return run.resolve(action["file"]).read_bytes()
     return action.get("content", "").encode() * action.get("repeat", 1)
 
 
-def _meta(spec: dict, uploaded: dict, aliases: dict) -> bytes:
+def _meta(spec: dict, uploaded: dict, aliases: dict, created: str) -> bytes:
     data = uploaded.get(spec["data"], b"")
     context_id = spec.get("contextId", "ref-raw")
     aliases[context_id] = spec.get("as", context_id)
@@ -123,7 +123,7 @@ def _meta(spec: dict, uploaded: dict, aliases: dict) -> bytes:
         size=spec.get("size", len(data)), berichtsoort=spec.get("berichtsoort", "Omzetbelasting"),
         aanleverkenmerk=spec.get("aanleverkenmerk"), eerder_aanleverkenmerk=None,
         identity_number=spec.get("identity", "001000044B37"), identity_type=spec.get("identity_type", "Fi"),
-        rol=spec.get("rol", "Bedrijf"), created="2026-01-01T00:00:00Z")
+        rol=spec.get("rol", "Bedrijf"), created=created)
 
 
 def _attempt(operation) -> str:

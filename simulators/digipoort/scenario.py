@@ -8,23 +8,22 @@ the simulator's own events.
 from __future__ import annotations
 
 import ftplib
-import os
-import subprocess
-import sys
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from fnmatch import fnmatchcase
 from typing import Any
 
 from clients.digipoort import ClientStore, Connection, DigipoortClient
-from clients.digipoort.client import CRASH_ENV, CRASH_POINTS
+from clients.digipoort.client import CRASH_POINTS
 from clients.xbrl import build_vat_return
 
 from ..core.config import build
+from ..core.matching import difference
 from ..scenario.vocabulary import DURATION, Vocabulary
 from .config import Account
 from .models import SIM
 from .outcomes import OUTCOMES
+from .client_process import run_client_process_that_dies, submit_arguments
 from .rawftp import RAW_FTP_SCHEMA, run_raw_session
 
 PHASES = ["refused", "delivering", "delivered", "accepted", "rejected"]
@@ -114,7 +113,10 @@ def _client(run, name: str | None, user: str | None = None, password: str | None
         connection = Connection(endpoint.host, endpoint.port, user or account.user, password or account.password,
                                 run.runtime.tls.client_context(), timeout=10)
         store = ClientStore(run.workdir / f"client-{key}.db")
-        state.clients[key] = DigipoortClient(connection, store, run.clock)
+        run.cleanups.append(store.close)
+        seeded = run.runtime.ctx.random  # the one seeded generator: references repeat from run to run
+        state.clients[key] = DigipoortClient(connection, store, run.clock,
+                                             new_ref=lambda: f"ref{seeded.getrandbits(80):020x}")
     return state.clients[key]
 
 
@@ -156,7 +158,7 @@ def vocabulary() -> Vocabulary:
             raise ValueError("digipoort.submit needs 'identity' (or vat.identity)")
         client = _client(run, args.get("client"), args.get("user"), args.get("password"))
         if "crash_at" in args:
-            ref = _run_client_process_that_dies(run, client, args["crash_at"], _submit_arguments(args, payload,
+            ref = run_client_process_that_dies(run, client, args["crash_at"], submit_arguments(args, payload,
                                                                                                  filename, identity, run))
             _state(run).aliases[args.get("as", ref)] = ref
         else:
@@ -172,7 +174,7 @@ def vocabulary() -> Vocabulary:
         args = args or {}
         client = _client(run, args.get("client"))
         if "crash_at" in args:
-            _run_client_process_that_dies(run, client, args["crash_at"], ["status"])
+            run_client_process_that_dies(run, client, args["crash_at"], ["status"])
         else:
             client.poll()
         _arm_polling(run, args.get("client"))
@@ -240,8 +242,6 @@ def vocabulary() -> Vocabulary:
                 raise AssertionError(f"the client has no submission {alias!r}")
             errors = _state(run).poll_errors
             pattern = {"state": want} if isinstance(want, str) else want
-            from ..core.matching import difference
-
             problems = difference(pattern, row)
             if problems:
                 hint = f" (failed polls: {'; '.join(errors[-3:])})" if errors else ""
@@ -304,8 +304,6 @@ def _period(text: str) -> tuple[date, date]:
     else:
         first = last = int(text[5:7])
     end = date(year + (last == 12), last % 12 + 1, 1)
-    from datetime import timedelta
-
     return date(year, first, 1), end - timedelta(days=1)
 
 
@@ -321,34 +319,6 @@ def _expect_outcome(action, fails: str | None, what: str) -> None:
         return
     if fails is not None:
         raise AssertionError(f"the {what} was expected to fail ({fails!r}) but succeeded")
-
-
-def _submit_arguments(args: dict, payload: bytes, filename: str, identity: str, run) -> list[str]:
-    payload_path = run.workdir / f"payload-{len(_state(run).aliases)}-{filename}"
-    payload_path.write_bytes(payload)
-    command = ["submit", str(payload_path), "--berichtsoort", args["berichtsoort"], "--identity", identity]
-    for key in ("identity_type", "rol", "aanleverkenmerk", "eerder_aanleverkenmerk"):
-        if key in args:
-            command += [f"--{key.replace('_', '-')}", args[key]]
-    return command
-
-
-def _run_client_process_that_dies(run, client: DigipoortClient, crash_at: str, action: list[str]) -> str | None:
-    """Run the client CLI as its own process, told to die (like kill -9) at ``crash_at``.
-
-    Returns the reference of the newest submission in the client's state afterwards.
-    """
-    conn = client.connection
-    command = [sys.executable, "-m", "simulators", "digipoort", "--host", conn.host, "--port", str(conn.port),
-               "--user", conn.user, "--password", conn.password, "--ca", str(run.runtime.tls.ca_cert),
-               "--state", str(client.store.path), "--at", run.clock.now().isoformat(), *action]
-    done = subprocess.run(command, env={**os.environ, CRASH_ENV: crash_at}, capture_output=True, text=True,
-                          timeout=60)
-    if done.returncode != 137:
-        raise RuntimeError(f"the client was to die at {crash_at} but exited {done.returncode}: "
-                           f"{(done.stderr or done.stdout).strip()[-500:]}")
-    rows = client.store.rows("SELECT ref FROM submissions ORDER BY created_at DESC, rowid DESC LIMIT 1")
-    return rows[0]["ref"] if rows else None
 
 
 def _expand(run, expected) -> list[tuple[str, Any]]:

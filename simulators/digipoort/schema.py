@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS dp_submissions (
     sha256 TEXT,
     meta_json TEXT,
     received_at TEXT NOT NULL,
-    phase TEXT NOT NULL,          -- refused | delivering | accepted | rejected
+    phase TEXT NOT NULL,          -- refused | delivering | delivered | accepted | rejected
     plan TEXT,                    -- JSON Plan, decided at transport
     foutcode TEXT,
     detail TEXT,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..core.errors import ConfigError
 from ..core.ftpserver import FTPListener, handler_class, validate_ftp_action
 from ..core.lifecycle import Endpoint
@@ -12,6 +14,9 @@ from .ftp import DigipoortAuthorizer, DigipoortHandler
 from .meta import load_schema
 from .models import SIM, DigipoortModel
 from .outcomes import validate_answer_action, validate_error_action
+
+if TYPE_CHECKING:
+    from flask import Blueprint
 
 
 def validate_rule(rule: dict) -> None:
@@ -85,10 +90,12 @@ class DigipoortSimulator(Simulator):
     def reset(self) -> None:
         self.model.reset()
 
-    def blueprint(self):
-        from .routes import create_blueprint
+    def blueprint(self) -> "Blueprint":
+        from .routes import create_blueprint  # Flask only when the admin API is served
 
         return create_blueprint(self.model)
 
-    def snapshot(self) -> dict:
-        return {"accounts": self.model.accounts(), "submissions": self.model.submissions()}
+    def credentials(self) -> list[dict]:
+        """The accounts as they are now (for GET /api/endpoints), passwords included: test credentials."""
+        return [{"user": a["user"], "password": self.model.account(a["user"]).password}
+                for a in self.model.accounts()]

@@ -13,7 +13,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from ..core.clock import VirtualClock, parse_instant
 from ..core.config import config_from_dict
@@ -41,6 +41,7 @@ class Run:
     vocab: Vocabulary
     state: dict[str, Any] = field(default_factory=dict)  # each simulator's scenario-side objects
     current_line: int | None = None
+    cleanups: list[Callable[[], None]] = field(default_factory=list)  # run at the end, newest first
 
     @property
     def clock(self) -> VirtualClock:
@@ -98,6 +99,7 @@ def run_scenario(scenario: Scenario, vocab: Vocabulary) -> ScenarioResult:
     clock = VirtualClock(parse_instant(scenario.given.get("clock", DEFAULT_START)))
     sim_start = clock.now()
     runtime: Runtime | None = None
+    run: Run | None = None
     status, message = "passed", ""
     try:
         register_config_sections()
@@ -118,6 +120,8 @@ def run_scenario(scenario: Scenario, vocab: Vocabulary) -> ScenarioResult:
         status, message = "error", _where(scenario, exc)
     finally:
         simulated = (clock.now() - sim_start).total_seconds()
+        for cleanup in reversed(run.cleanups if run is not None else []):
+            cleanup()
         if runtime is not None:
             _stop_quietly(runtime)
         shutil.rmtree(workdir, ignore_errors=True)
