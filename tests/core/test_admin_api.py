@@ -665,3 +665,17 @@ def test_rules_and_journal_survive_a_restart_on_the_same_state_dir(tmp_path):
         assert journal_after[:len(journal_before)] == journal_before
     finally:
         second.stop()
+
+
+def test_endpoints_show_the_credentials_as_they_are_now(api):
+    assert api.post("api/digipoort/accounts", json={"user": "late", "password": "pw-late"}).status_code == 201
+    ftp = next(e for e in api.get("api/endpoints").json() if e["name"] == "digipoort-ftp")
+    assert {"user": "late", "password": "pw-late"} in ftp["credentials"]
+    assert api.delete("api/digipoort/accounts/late").status_code == 200
+    ftp = next(e for e in api.get("api/endpoints").json() if e["name"] == "digipoort-ftp")
+    assert all(c["user"] != "late" for c in ftp["credentials"])
+
+
+def test_the_admin_api_listens_on_admin_host_not_on_the_simulators_host(rt):
+    assert rt.config.admin_host == "127.0.0.1"
+    assert rt.endpoint("admin").host == "127.0.0.1"
