@@ -88,13 +88,13 @@ class DigipoortModel(AccountBook, SubmissionRecords):
                     decided = self._refuse(user, meta_name, _sender_ref(meta_name), None, refusal, at)
             if decided is None:
                 return  # transport delayed: a scheduled event takes it up
-            intake_id, notes = decided
+            intake, notes = decided
             for kind, fields in notes:  # journaled only now that the decision is committed
                 self.journal.record(SIM, kind, **fields)
-            self._finish_intake(intake_id)
+            self._finish_intake(intake)
 
     def _decide(self, user: str, meta_name: str, meta_path: Path, at: datetime,
-                delayed: bool) -> tuple[int, list] | None:
+                delayed: bool) -> tuple[dict, list] | None:
         meta: AanleverMeta | None = None
         try:
             meta = self._read_meta(meta_path)
@@ -196,7 +196,7 @@ class DigipoortModel(AccountBook, SubmissionRecords):
     # -- transport outcome ------------------------------------------------------------------------
 
     def _refuse(self, user: str, meta_name: str, sender_ref: str, meta: AanleverMeta | None,
-                refusal: SubmissionRefused, at: datetime) -> tuple[int, list]:
+                refusal: SubmissionRefused, at: datetime) -> tuple[dict, list]:
         """Record the refusal (inside the caller's transaction); returns the intake and what to journal."""
         kenmerk = self.ctx.new_uuid()
         body = messages.fault("aanleverFault", refusal.fault.code, refusal.description)
@@ -204,14 +204,13 @@ class DigipoortModel(AccountBook, SubmissionRecords):
         self._insert_submission(db, kenmerk, user, meta, sender_ref, at, phase="refused",
                                 foutcode=refusal.fault.code, detail=refusal.description, plan=None)
         notes = self._insert_statuses(db, kenmerk, at, [(105, None)])
-        intake_id = self._insert_intake(db, user, meta_name, f"{sender_ref}_{kenmerk}.error", body,
-                                        remove=[meta_name])
+        intake = self._insert_intake(db, user, meta_name, f"{sender_ref}_{kenmerk}.error", body, remove=[meta_name])
         notes.append(("digipoort.refused", {"user": user, "kenmerk": kenmerk, "contextId": sender_ref,
                                              "foutcode": refusal.fault.code, "detail": refusal.detail}))
-        return intake_id, notes
+        return intake, notes
 
     def _accept(self, user: str, meta_name: str, meta: AanleverMeta, payload: bytes, plan: Plan,
-                at: datetime) -> tuple[int, list]:
+                at: datetime) -> tuple[dict, list]:
         """Record the acceptance (inside the caller's transaction); returns the intake and what to journal."""
         kenmerk = self.ctx.new_uuid()
         body = messages.aanlever_response(
@@ -227,16 +226,15 @@ class DigipoortModel(AccountBook, SubmissionRecords):
         notes = self._insert_statuses(db, kenmerk, at, [(code, None) for code in burst])
         self.ctx.scheduler.schedule(EVENT_ANSWER, at + timedelta(seconds=plan.after_seconds),
                                     {"kenmerk": kenmerk, "attempt": 0})
-        intake_id = self._insert_intake(db, user, meta_name, f"{meta.context_id}_{kenmerk}.ok", body,
-                                        remove=[meta_name, meta.filename], archive=str(self.archive_path(kenmerk)))
+        intake = self._insert_intake(db, user, meta_name, f"{meta.context_id}_{kenmerk}.ok", body,
+                                     remove=[meta_name, meta.filename], archive=str(self.archive_path(kenmerk)))
         notes.append(("digipoort.accepted", {
             "user": user, "kenmerk": kenmerk, "contextId": meta.context_id, "berichtsoort": meta.berichtsoort,
             "aanleverkenmerk": meta.aanleverkenmerk, "plan": plan.outcome, "reason": plan.reason}))
-        return intake_id, notes
+        return intake, notes
 
-    def _finish_intake(self, intake_id: int) -> None:
+    def _finish_intake(self, row: dict) -> None:
         """Write the response, clean up IN, mark done — safe to repeat after a crash."""
-        row = self.store.query_dicts("SELECT * FROM dp_intake WHERE id=?", (intake_id,))[0]
         user = row["user"]
         out = self.folder(user, "OUT") / row["response_name"]
         self.store.atomic_write(out, row["response_bytes"], self.ctx.clock.now())
@@ -250,7 +248,7 @@ class DigipoortModel(AccountBook, SubmissionRecords):
             elif self.store.remove(source):
                 self.journal.record(SIM, "file.removed", user=user, folder="IN", name=name, reason="processed")
         with self.store.transaction() as db:
-            db.execute("UPDATE dp_intake SET state='done' WHERE id=?", (intake_id,))
+            db.execute("UPDATE dp_intake SET state='done' WHERE id=?", (row["id"],))
 
     # -- delivery and the recipient's answer ------------------------------------------------------
 
@@ -364,8 +362,8 @@ class DigipoortModel(AccountBook, SubmissionRecords):
     def recover(self) -> None:
         """After a crash: finish interrupted decisions, write decided answers, take unhandled metas,
         and make sure every submission still waiting for its answer has an event that brings it."""
-        for (intake_id,) in self.store.query("SELECT id FROM dp_intake WHERE state='decided' ORDER BY id"):
-            self._finish_intake(intake_id)
+        for intake in self.store.query_dicts("SELECT * FROM dp_intake WHERE state='decided' ORDER BY id"):
+            self._finish_intake(intake)
         for (kenmerk,) in self.store.query("SELECT kenmerk FROM dp_submissions WHERE answer_state='decided'"):
             self._write_answer(self.submission_row(kenmerk))
         scheduled = {e["payload"].get("kenmerk") for kind in (EVENT_ANSWER, EVENT_RETRY)

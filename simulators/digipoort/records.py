@@ -56,11 +56,14 @@ class SubmissionRecords:
         return notes
 
     def _insert_intake(self, db, user: str, meta_name: str, response_name: str, body: bytes,
-                       remove: list[str], archive: str | None = None) -> int:
+                       remove: list[str], archive: str | None = None) -> dict:
+        """Record a decided intake; returns the row as stored (what ``_finish_intake`` carries out)."""
+        row = {"user": user, "meta_name": meta_name, "response_name": response_name, "response_bytes": body,
+               "remove": json.dumps(remove), "archive": archive, "state": "decided"}
         cur = db.execute("INSERT INTO dp_intake (user, meta_name, response_name, response_bytes, remove, archive, "
-                         "state) VALUES (?,?,?,?,?,?, 'decided')",
-                         (user, meta_name, response_name, body, json.dumps(remove), archive))
-        return int(cur.lastrowid)
+                         "state) VALUES (:user, :meta_name, :response_name, :response_bytes, :remove, :archive, "
+                         ":state)", row)
+        return {"id": int(cur.lastrowid), **row}
 
     def submission_row(self, kenmerk: str) -> dict | None:
         rows = self.store.query_dicts("SELECT * FROM dp_submissions WHERE kenmerk=?", (kenmerk,))
