@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import queue
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -96,6 +97,9 @@ class StagingDTPHandler(TLS_DTPHandler):
                                          f"Upload aborted: larger than the limit of {limit} bytes."),
                           logger.warning)
             self.transfer_finished = False
+            hook = getattr(self.cmd_channel, "on_upload_too_large", None)
+            if hook is not None and self.file_obj is not None:
+                hook(self.file_obj.name)
             self.close()
 
     def recv(self, buffer_size: int) -> bytes:
@@ -228,6 +232,7 @@ class FTPListener:
     POLL_SECONDS = 0.05
 
     def __init__(self, name: str, host: str, port: int, handler: type, max_cons: int = 256) -> None:
+        self._tasks: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self.ioloop = IOLoop()
         self.server = FTPServer((host, port), handler, ioloop=self.ioloop)
         self.server.max_cons = max_cons
@@ -237,6 +242,16 @@ class FTPListener:
     def _serve_once(self) -> None:
         # The IOLoop directly: serve_forever() would log "starting server" on every turn.
         self.ioloop.loop(self.POLL_SECONDS, blocking=False)
+        while not self._tasks.empty():
+            self._tasks.get_nowait()()
+
+    def call_in_loop(self, task: Callable[[], None]) -> None:
+        """Run ``task`` on the server's own thread (pyftpdlib is not thread-safe), within a poll interval."""
+        self._tasks.put(task)
+
+    def handlers(self) -> list:
+        """The control connections open right now (call from the server's thread)."""
+        return [h for h in list(self.ioloop.socket_map.values()) if isinstance(h, JournaledFTPHandler)]
 
     def start(self) -> None:
         self.thread.start()

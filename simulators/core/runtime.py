@@ -10,7 +10,7 @@ import importlib
 import logging
 import random
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,10 +28,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Every simulator the runtime knows: section name -> "module:Class". Imported on demand so a
-# command that needs none of them stays quick.
+# Every simulator the runtime knows: section name -> "module:Class", in start order (the mailbox
+# first: others send it mail). Imported on demand so a command that needs none of them stays quick.
 SIMULATORS: dict[str, str] = {
+    "mailbox": "simulators.mailbox.service:MailboxSimulator",
     "digipoort": "simulators.digipoort.service:DigipoortSimulator",
+    "cbftp": "simulators.cbftp.service:CBSimulator",
 }
 
 
@@ -62,7 +64,7 @@ class Context:
     rules: Rules
     random: random.Random
     tls: TLSFiles
-
+    endpoints: list[Endpoint] = field(default_factory=list)  # every listener, once started
     def new_uuid(self) -> str:
         return str(uuid.UUID(int=self.random.getrandbits(128), version=4))
 
@@ -143,7 +145,7 @@ class Runtime:
             self.journal.close()
             self.store.close()
             raise
-        self.endpoints: list[Endpoint] = []
+        self.endpoints: list[Endpoint] = self.ctx.endpoints  # one list: simulators find each other's listeners
         self.admin = None
         self._started = False
 

@@ -280,7 +280,7 @@ def small_limit_server(tmp_path):
     register_config_sections()
     config = config_from_dict({"state_dir": str(tmp_path / "state"), "admin_port": 0, "digipoort": {
         "port": 0, "login_failure_delay": 0.0, "max_file_size": 1000}}, "test_bad_input")
-    runtime = Runtime(config, clock=VirtualClock("2026-11-20T08:00:00Z"))
+    runtime = Runtime(config, clock=VirtualClock("2026-11-20T08:00:00Z"), only=["digipoort"])
     runtime.start(admin=False)
     try:
         yield runtime

@@ -1,0 +1,1 @@
+"""Client for Centraal Boekhuis: order files (Digicom OPDNAW) over FTPS, receipts (ONTBEV) and UBL invoices."""
