@@ -18,21 +18,17 @@ from zoneinfo import ZoneInfo
 from ..core.clock import format_instant
 from ..core.errors import NotFound
 from ..core.runtime import Context
-from . import digicom
 from .accounts import CBAccountBook
 from .config import CBConfig
 from .findings import SIM, FindingBook
-from .invoices import generate_invoice
 from .outbox import EVENT_EXPIRE, Outbox
-from .pdf import render_pdf
-from .profile import check_cb_profile
 from .schema import SCHEMA
-from .ubl import build_ubl, load_ubl_schema, validate_ubl
 
 log = logging.getLogger(__name__)
 
 ATTACHMENT_EXTENSIONS = (".pdf", ".jpg", ".jpeg", ".epub", ".zip")
 EVENT_INVOICE_RUN = "cbftp.invoice_run"
+EVENT_SEED_INVOICES = "cbftp.seed_invoices"
 INVOICE_SENDER = "CB Facturatie <facturatie@centraal-boekhuis.koppelsim.test>"  # [CHOSEN]
 
 
@@ -50,10 +46,11 @@ class CBModel(CBAccountBook, FindingBook, Outbox):
         self.archive = ctx.store.area(SIM, "received")
         self.issued = ctx.store.area(SIM, "invoices")
         self._lock = threading.RLock()
-        self._ubl_schema = load_ubl_schema(config.ubl_schema_dir) if config.ubl_schema_dir else None
+        self._ubl_schema = None  # loaded with the first invoice: start-up stays quick
         self.store.migrate(SIM, SCHEMA)
         ctx.scheduler.register(EVENT_EXPIRE, lambda p, at: self.expire(p["relation_id"], p["name"], p["file_id"]))
         ctx.scheduler.register(EVENT_INVOICE_RUN, lambda p, at: self.invoice_run(at))
+        ctx.scheduler.register(EVENT_SEED_INVOICES, lambda p, at: self.seed_invoices())
         self.seed_accounts()
 
     # -- what arrives in in/ ------------------------------------------------------------------------
@@ -75,6 +72,8 @@ class CBModel(CBAccountBook, FindingBook, Outbox):
             self.store.move(path, target / f"{hashlib.sha256(data).hexdigest()[:12]}-{name}")
 
     def _take_order(self, relation_id: str, name: str, data: bytes, session: str | None) -> None:
+        from . import digicom  # the order format (and python-stdnum) only once an order arrives
+
         now = self.clock.now()
         stem = os.path.splitext(name)[0]
         refusal = digicom.corruption_reason(data, max_bytes=self.config.max_order_bytes)
@@ -114,10 +113,18 @@ class CBModel(CBAccountBook, FindingBook, Outbox):
     def issue_invoice(self, relation_id: str, issue_date: date | None = None, credit: bool = False,
                       number: str | None = None, lines: int | None = None) -> dict:
         """Issue one service invoice: UBL + PDF, delivered by the account's channel (seed 002 §3.1)."""
+        # Faker, fpdf2 and the UBL schema load with the first invoice, not at start-up.
+        from .invoices import generate_invoice
+        from .pdf import render_pdf
+        from .profile import check_cb_profile
+        from .ubl import build_ubl, load_ubl_schema, validate_ubl
+
         account = self.account(relation_id)
         if account is None:
             raise NotFound(f"no CB account {relation_id!r}")
         with self._lock:
+            if self._ubl_schema is None and self.config.ubl_schema_dir:
+                self._ubl_schema = load_ubl_schema(self.config.ubl_schema_dir)
             invoice = generate_invoice(self.ctx.random, relation_id=relation_id,
                                        issue_date=issue_date or self._local_today(), number=number or self._next_number(),
                                        customer_name=account.name, lines=lines, credit=credit)
@@ -211,6 +218,8 @@ class CBModel(CBAccountBook, FindingBook, Outbox):
     def seed_invoices(self) -> None:
         """Invoices waiting in out/ at the first start (``invoices_waiting`` per configured account)."""
         for account in self.config.accounts:
+            if self.account(account.relation_id) is None:
+                continue
             if account.invoice_channel == "ftp" and not self.invoices(account.relation_id):
                 for _ in range(self.config.invoices_waiting):
                     self.issue_invoice(account.relation_id)

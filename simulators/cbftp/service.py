@@ -14,7 +14,7 @@ from .config import CBConfig
 from .findings import SIM
 from .ftp import CBAuthorizer, CBHandler
 from .maintenance import next_outage, outage_around
-from .models import CBModel
+from .models import EVENT_SEED_INVOICES, CBModel
 
 if TYPE_CHECKING:
     from flask import Blueprint
@@ -24,6 +24,7 @@ EVENT_OUTAGE = "cbftp.outage"
 
 class CBSimulator(Simulator):
     name = SIM
+    api_name = "cb"
     config_class = CBConfig
 
     def __init__(self, ctx: Context, config: CBConfig) -> None:
@@ -66,7 +67,10 @@ class CBSimulator(Simulator):
         self.listener = FTPListener("koppelsim-cb-ftp", ctx.config.host, ctx.config.port(config.port), handler)
         self.listener.start()
         self._plan_outage(ctx.clock.now())
-        self.model.seed_invoices()
+        if self.config.invoices_waiting and not self.model.invoices():
+            # Issued just after start (the scheduler's thread takes it at once in `koppelsim sim`):
+            # making PDFs is no reason to keep /readyz waiting.
+            ctx.scheduler.schedule(EVENT_SEED_INVOICES, ctx.clock.now(), {})
         self.model.plan_invoice_run(ctx.clock.now())
         return [Endpoint(
             name="cb-ftps", simulator=SIM, protocol="ftp", host=self.listener.host, port=self.listener.port,

@@ -162,7 +162,7 @@ def create_app(runtime: "Runtime") -> Flask:
     for sim in runtime.simulators.values():
         blueprint = sim.blueprint()
         if blueprint is not None:
-            app.register_blueprint(blueprint, url_prefix=f"/api/{sim.name}")
+            app.register_blueprint(blueprint, url_prefix=f"/api/{sim.api_name or sim.name}")
 
     @app.get("/api/openapi.json")
     def openapi():

@@ -73,6 +73,7 @@ class Simulator:
     """What each counterpart implements. Subclasses set ``name`` and ``config_class``."""
 
     name = "abstract"
+    api_name: str | None = None  # the admin routes live under /api/<api_name>/ (default: name)
     config_class: type = object
 
     def __init__(self, ctx: Context, config: Any) -> None:

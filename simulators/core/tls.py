@@ -11,7 +11,6 @@ import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
-import trustme
 from OpenSSL import SSL
 
 _PROTOCOL_VERSIONS = {
@@ -39,6 +38,8 @@ def ensure_tls(tls_dir: Path, hostnames: tuple[str, ...] = ("localhost", "127.0.
     files = TLSFiles(tls_dir / "ca.pem", tls_dir / "server.pem", tls_dir / "server.key")
     if files.ca_cert.exists() and files.server_cert.exists() and files.server_key.exists():
         return files
+    import trustme  # only when certificates are made: a restart reuses them and skips the import
+
     tls_dir.mkdir(parents=True, exist_ok=True)
     ca = trustme.CA(key_type=trustme.KeyType.ECDSA, organization_name="koppelsim test CA")
     leaf = ca.issue_cert(*hostnames, key_type=trustme.KeyType.ECDSA)
