@@ -84,14 +84,16 @@ class CBClient:
 
     # -- what to send -------------------------------------------------------------------------------
 
-    def queue_order(self, order: Order, test: bool = False) -> str:
-        """Build the order file (Digicom OPDNAW) and queue it; returns its (never reused) file name."""
+    def queue_order(self, order: Order, test: bool = False, check: bool = True) -> str:
+        """Build the order file (Digicom OPDNAW) and queue it; returns its (never reused) file name.
+
+        ``check=False`` builds it even when it breaks CB's syntax rules (for tests of CB's answer)."""
         now = self.clock.now()
         sequence = self.store.next_sequence()
         reference = f"{now:%y%m%d}{sequence:04d}"
         name = f"ord{self.connection.relation_id}{now:%Y%m%d}{sequence:04d}.txt"
         data = build_opdnaw(order, sender_relation_id=self.connection.relation_id, reference=reference, now=now,
-                            test=test)
+                            test=test, check=check)
         self.store.queue_upload(name, data, "order", now)
         return name
 
