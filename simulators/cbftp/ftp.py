@@ -19,6 +19,7 @@ import errno
 import os
 import re
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from pyftpdlib.authorizers import AuthenticationFailed
 from pyftpdlib.filesystems import AbstractedFS
@@ -85,8 +86,10 @@ class CBAuthorizer:
                                       f"login at {now:%H:%M:%S}, previous at {previous:%H:%M:%S} UTC")
             if self.model.config.mode == "enforce":
                 minutes = round(parse_duration(self.model.config.login_interval).total_seconds() / 60)
-                raise AuthenticationFailed(f"log in at most once every {minutes} minutes; "
-                                           f"the next login is allowed from {allowed:%H:%M:%S} UTC.")
+                local = allowed.astimezone(ZoneInfo(self.model.config.maintenance.timezone))
+                # (pyftpdlib capitalises the first letter and lower-cases the rest of this text)
+                raise AuthenticationFailed(f"log in at most once every {minutes} minutes; the next login is "
+                                           f"allowed from {local:%H:%M:%S} local time.")
         self.model.note_login(account.relation_id, now)
         handler.relation_id = account.relation_id
 
@@ -197,11 +200,12 @@ class CBHandler(JournaledFTPHandler):
 
     def _place(self, fspath: str) -> tuple[str | None, str | None]:
         """(folder, name) for a path in the account: ("in", "x.txt"), ("out", None), ...; else (None, None),
-        recording a path_escape / other_account finding."""
+        recording a path_escape / other_account finding (once per command)."""
+        if self._escapes(self._raw_arg):
+            self._finding("path_escape", f"{self._raw_arg!r} leads out of /{self.relation_id}")
+            return None, None
         relative = os.path.relpath(fspath, self.fs.root)
         parts = [] if relative == "." else relative.split(os.sep)
-        if ".." in self._raw_arg.replace("\\", "/").split("/"):
-            self._finding("path_escape", f"'..' in {self._raw_arg!r}")
         if not parts:
             return None, None
         if parts[0] != self.relation_id:
@@ -213,6 +217,22 @@ class CBHandler(JournaledFTPHandler):
         if parts[1] not in FOLDERS or len(parts) > 3:
             return None, None
         return parts[1], parts[2] if len(parts) == 3 else None
+
+    def _escapes(self, raw: str) -> bool:
+        """Whether ``raw``, taken from the current folder, climbs above the account's root on the way
+        (``..`` that stays inside is ordinary navigation)."""
+        raw = raw.replace("\\", "/")
+        depth_parts = [] if raw.startswith("/") else [p for p in self.fs.cwd.split("/") if p]
+        for part in raw.split("/"):
+            if part in ("", "."):
+                continue
+            if part == "..":
+                if not depth_parts:  # above the FTP root, where only /{RelatieID} is
+                    return True
+                depth_parts.pop()
+            else:
+                depth_parts.append(part)
+        return False
 
     def _finding(self, rule: str, detail: str) -> None:
         self.model.record_finding(self.clock.now(), self.relation_id, self.session_id, rule, detail)
@@ -299,8 +319,35 @@ class CBHandler(JournaledFTPHandler):
             return self.refuse(ftpcodes.FILE_UNAVAILABLE, "Only files in out/ can be deleted.")
         result = super().ftp_DELE(path)
         if result:
-            self.model.on_downloaded(self.relation_id, name, self.session_id)
+            self.model.on_deleted(self.relation_id, name, self.session_id)
         return result
+
+    # Listing and asking about files: the same account boundary (and findings) as the rest.
+    def _inside(self, path: str) -> bool:
+        folder, _ = self._place(path)
+        if folder is None:
+            self.refuse(ftpcodes.FILE_UNAVAILABLE,
+                        f"No such file or folder: this account has /{self.relation_id}/in and /out.")
+            return False
+        return True
+
+    def ftp_LIST(self, path: str):
+        return super().ftp_LIST(path) if self._inside(path) else None
+
+    def ftp_NLST(self, path: str):
+        return super().ftp_NLST(path) if self._inside(path) else None
+
+    def ftp_MLSD(self, path: str):
+        return super().ftp_MLSD(path) if self._inside(path) else None
+
+    def ftp_MLST(self, path: str):
+        return super().ftp_MLST(path) if self._inside(path) else None
+
+    def ftp_SIZE(self, path: str):
+        return super().ftp_SIZE(path) if self._inside(path) else None
+
+    def ftp_MDTM(self, path: str):
+        return super().ftp_MDTM(path) if self._inside(path) else None
 
     # -- transfers ----------------------------------------------------------------------------------
 

@@ -69,7 +69,8 @@ class CBModel(CBAccountBook, FindingBook, Outbox):
                 self._take_order(relation_id, name, data, session)
             target = self.archive / relation_id
             target.mkdir(exist_ok=True)
-            self.store.move(path, target / f"{hashlib.sha256(data).hexdigest()[:12]}-{name}")
+            # The name may be 255 characters already: the prefix goes in front of a shortened one.
+            self.store.move(path, target / f"{hashlib.sha256(data).hexdigest()[:12]}-{name[:200]}")
 
     def _take_order(self, relation_id: str, name: str, data: bytes, session: str | None) -> None:
         from . import digicom  # the order format (and python-stdnum) only once an order arrives
@@ -160,7 +161,7 @@ class CBModel(CBAccountBook, FindingBook, Outbox):
             message = EmailMessage()
             message["From"] = INVOICE_SENDER
             message["To"] = to
-            message["Subject"] = f"Factuur {number} van Centraal Boekhuis ({relation_id}) - {name}"
+            message["Subject"] = f"Factuur {number} ({relation_id}): {name}"
             message.set_content(f"Bijgaand ontvangt u {name}, behorend bij factuur {number}.\n\nCentraal Boekhuis")
             message.add_attachment(body, maintype=maintype, subtype=subtype, filename=name)
             send_message(host, port, message)

@@ -50,6 +50,12 @@ class Outbox:
             self.journal.record(SIM, "file.removed", session, relation_id=relation_id, folder="out", name=name,
                                 reason="downloaded")
 
+    def on_deleted(self, relation_id: str, name: str, session: str | None) -> None:
+        """The client deleted a file in out/ itself (allowed: it is the client's to fetch or drop)."""
+        self._set_state(relation_id, name, "deleted")
+        self.journal.record(SIM, "file.removed", session, relation_id=relation_id, folder="out", name=name,
+                            reason="DELE")
+
     def expire(self, relation_id: str, name: str, file_id: int) -> None:
         rows = self.store.query("SELECT state FROM cb_files WHERE id = ?", (file_id,))
         if not rows or rows[0][0] != "present":

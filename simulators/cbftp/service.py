@@ -93,9 +93,10 @@ class CBSimulator(Simulator):
         window = outage_around(at, self.config.maintenance)
         listener = self.listener
         if listener is not None and window is not None:
-            until = f"{window[1]:%H:%M}"
-            listener.call_in_loop(lambda: _close_sessions(listener, until))
-        self.ctx.journal.record(SIM, "cb.maintenance_started", at=at.isoformat())
+            # Wait for the FTP thread to have closed them: whoever moved the clock past 08:00 finds
+            # them closed, and a session opened after the outage is never hit by a late close.
+            listener.call_in_loop(lambda: _close_sessions(listener, f"{window[1]:%H:%M}"), wait=True)
+        self.ctx.journal.record(SIM, "cb.maintenance_started")
         self._plan_outage(at)
 
     def stop(self) -> None:

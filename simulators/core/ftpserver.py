@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import os
 import queue
+import threading
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -23,7 +24,7 @@ from pyftpdlib.servers import FTPServer
 from . import ftpcodes
 from .clock import Clock
 from .journal import Journal
-from .lifecycle import ServerThread
+from .lifecycle import READY_TIMEOUT, ServerThread
 from .rules import Rules
 from .store import Store
 
@@ -232,7 +233,7 @@ class FTPListener:
     POLL_SECONDS = 0.05
 
     def __init__(self, name: str, host: str, port: int, handler: type, max_cons: int = 256) -> None:
-        self._tasks: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._tasks: queue.SimpleQueue[tuple[Callable[[], None], threading.Event]] = queue.SimpleQueue()
         self.ioloop = IOLoop()
         self.server = FTPServer((host, port), handler, ioloop=self.ioloop)
         self.server.max_cons = max_cons
@@ -243,11 +244,19 @@ class FTPListener:
         # The IOLoop directly: serve_forever() would log "starting server" on every turn.
         self.ioloop.loop(self.POLL_SECONDS, blocking=False)
         while not self._tasks.empty():
-            self._tasks.get_nowait()()
+            task, done = self._tasks.get_nowait()
+            try:
+                task()
+            finally:
+                done.set()
 
-    def call_in_loop(self, task: Callable[[], None]) -> None:
-        """Run ``task`` on the server's own thread (pyftpdlib is not thread-safe), within a poll interval."""
-        self._tasks.put(task)
+    def call_in_loop(self, task: Callable[[], None], wait: bool = False) -> None:
+        """Run ``task`` on the server's own thread (pyftpdlib is not thread-safe), within a poll
+        interval; with ``wait`` return only once it ran (bounded: a stopped server never runs it)."""
+        done = threading.Event()
+        self._tasks.put((task, done))
+        if wait and self.thread.running:
+            done.wait(timeout=READY_TIMEOUT)
 
     def handlers(self) -> list:
         """The control connections open right now (call from the server's thread)."""

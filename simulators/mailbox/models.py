@@ -270,7 +270,8 @@ def _header_value(message: Message, key: str, raw: str) -> str:
         parsed = None
     if parsed is None or getattr(parsed, "defects", ()):
         return " ".join(str(raw).split())
-    return str(parsed)
+    # A value folded right after "Name:" keeps the fold's whitespace in front; it is not part of it.
+    return str(parsed).strip()
 
 
 def _body_text(message: EmailMessage, subtype: str) -> str | None:

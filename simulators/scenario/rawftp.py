@@ -42,7 +42,9 @@ def raw_ftp_schema(extra_action_fields: dict[str, dict] | None = None) -> dict:
     return {"type": "object", "additionalProperties": False, "x-noun": "ftp session field", "properties": {
         "user": {"type": "string"}, "password": {"type": "string"},
         "tls": {"type": "boolean", "description": "AUTH TLS + PROT P (default true)"},
-        "login": REPLY, "actions": {"type": "array", "items": action}}}
+        "login": {**REPLY, "description": "the reply to the login (or to connecting, when the server refuses "
+                                          "at the door), e.g. '230*', '530*', '421*'"},
+        "actions": {"type": "array", "items": action}}}
 
 
 class ReplyMismatch(AssertionError):
@@ -56,7 +58,10 @@ def run_raw_session(run: Any, host: str, port: int, user: str, password: str, ar
     ftp = ftplib.FTP_TLS(context=run.runtime.tls.client_context(), timeout=10, encoding="latin-1") if use_tls \
         else ftplib.FTP(timeout=10, encoding="latin-1")
     try:
-        ftp.connect(host, port)
+        greeting = attempt(lambda: ftp.connect(host, port))
+        if not greeting.startswith("220"):  # refused at the door (e.g. 421 during maintenance)
+            check("greeting", greeting, args.get("login", "220*"))
+            return
         if use_tls:
             ftp.auth()
         reply = attempt(lambda: ftp.login(args.get("user", user), args.get("password", password)))
