@@ -1,4 +1,5 @@
-"""``python -m bench [--quick] [--only startup|throughput|scenarios]`` — see bench/__init__.py.
+"""``python -m bench [--quick] [--only startup|throughput|scenarios|cb]`` — see bench/__init__.py (and
+bench/cb.py for the CB part).
 
 Exit status: 0 when every measurement was taken and every submission was answered exactly once;
 1 when the exactly-once check failed; 2 when a measurement could not be taken at all.
@@ -16,10 +17,10 @@ import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import reference, report, scenarios, startup, throughput
+from . import cb, reference, report, scenarios, startup, throughput
 from .workload import make_workload
 
-PHASES = ("startup", "throughput", "scenarios")
+PHASES = ("startup", "throughput", "scenarios", "cb")
 TMPFS = "/dev/shm"
 
 
@@ -33,7 +34,9 @@ def progress(message: str) -> None:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description="koppelsim benchmarks")
-    parser.add_argument("--quick", action="store_true", help="200 submissions, 2 start-up runs, no subprocess scenarios")
+    parser.add_argument("--quick", action="store_true",
+                        help="200 submissions, 2 start-up runs, no subprocess scenarios; CB: 20 MB, 50 sessions, "
+                             "50 clients")
     parser.add_argument("--only", choices=PHASES, action="append", help="run only this part (repeatable)")
     parser.add_argument("--submissions", type=int, default=None, help="default 1000 (200 with --quick)")
     parser.add_argument("--clients", type=int, default=20, help="concurrent FTPS clients (default 20)")
@@ -75,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
                 results["reference"] = reference.combine(runs_done)
         if "scenarios" in wanted:
             _attempt(results, "scenarios", lambda: scenarios.run(args.quick, progress))
+        if "cb" in wanted:
+            for part, work in cb.measurements(cb.Sizes.for_run(args.quick), workdir / "cb", progress):
+                _attempt(results, part, work)
     finally:
         if args.keep:
             progress(f"kept {workdir}")
@@ -85,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     path = report.write_json(results)
     print(report.table(report.rows(results)))
     print(report.load_note(results))
+    for note in report.notes(results):
+        print(note)
     print(f"file system for state and served folders: {args.fs}")
     for part, message in results["failures"].items():
         print(f"\n{part}: NOT MEASURED — {message}")

@@ -86,7 +86,79 @@ def rows(results: dict) -> list[tuple[str, ...]]:
         for row in inp["slowest"]:
             out.append((f"  slowest: {row['file']}", _s(row["seconds"]),
                         f"{row['simulated_seconds'] / 3600:.1f} h simulated", "", row["status"]))
+    out.extend(_cb_rows(results))
     return out
+
+
+def _cb_rows(results: dict) -> list[tuple[str, ...]]:
+    """The CB part (bench/cb.py): (a) big transfers, (b) one session, (c) many clients, (d) UBL validation."""
+    out: list[tuple[str, ...]] = []
+    if (tr := results.get("cb_transfer")) is not None:
+        servers, goal = tr["servers"], tr["goal_ratio"]
+        for direction in ("download", "upload"):
+            rate = servers["CB"][direction]["mb_per_second"]
+            bare = servers["bare pyftpdlib"][direction]["mb_per_second"]
+            ratio = tr[f"{direction}_ratio"]
+            out.append((f"CB: FTPS {direction} of {_mb(tr['file_bytes'])} with curl (median of {tr['runs']})",
+                        f"{rate:.0f} MB/s", f"bare pyftpdlib {bare:.0f} MB/s", f"{ratio:.2f}x",
+                        _goal(ratio >= goal, f">= {goal}x")))
+            if "vsftpd" in servers:
+                other = servers["vsftpd"][direction]["mb_per_second"]
+                out.append(("  same, against vsftpd", "", f"vsftpd {other:.0f} MB/s", f"{rate / other:.2f}x", ""))
+        if tr["vsftpd_skipped"]:
+            out.append(("  against vsftpd", "", tr["vsftpd_skipped"], "", "skipped"))
+        out.append(("  CB simulator peak RSS during the transfers (psutil / VmHWM)",
+                    f"{_mb(tr['cb_rss_peak_sampled_bytes'])} / {_mb(tr['cb_rss_peak_hwm_bytes'])}", "", "",
+                    f"mode {tr['cb_mode']}"))
+    if (se := results.get("cb_sessions")) is not None:
+        for kind, label, goal in (("binary_1k", "1 KB .zip, binary", se["goal_ratio"]),
+                                  ("order_1k", "1 KB OPDNAW order .txt, ASCII (CB checks it, writes a receipt)", None)):
+            fig = se[kind]
+            head = (f"CB: session connect+TLS+login+{label}+QUIT, ftplib (mean of {se['sessions']})"
+                    if goal else f"  same with a {label}")
+            out.append((head, f"{fig['cb_mean_ms']:.1f} ms", f"bare pyftpdlib {fig['bare_mean_ms']:.1f} ms",
+                        f"{fig['ratio']:.2f}x", _goal(fig["ratio"] <= goal, f"<= {goal}x") if goal else
+                        f"medians {fig['cb_median_ms']:.1f} / {fig['bare_median_ms']:.1f} ms"))
+    if (cr := results.get("cb_crowd")) is not None:
+        n = cr["clients"]
+        out.append((f"CB: {n} clients at once, each login + download its invoice .xml",
+                    f"{_s(cr['wall_seconds'])} wall",
+                    f"{cr['succeeded']}/{n} succeeded", "", _goal(cr["all_succeeded"], "all succeed")))
+        peak = max(cr["rss_peak_sampled_bytes"], cr["rss_peak_hwm_bytes"] or 0)
+        out.append(("  simulator peak RSS (psutil 50 ms / VmHWM)",
+                    f"{_mb(cr['rss_peak_sampled_bytes'])} / {_mb(cr['rss_peak_hwm_bytes'])}",
+                    f"idle {_mb(cr['rss_idle_bytes'])}, after set-up {_mb(cr['rss_after_setup_bytes'])}", "",
+                    _goal(peak <= cr["goal_rss_bytes"], f"<= {_mb(cr['goal_rss_bytes'])}")))
+        out.append((f"  set-up via the admin API: {n} accounts / {n} invoices",
+                    f"{_s(cr['accounts_seconds'])} / {_s(cr['invoices_seconds'])}",
+                    f"{cr['invoice_ms_each']:.0f} ms per invoice", "", ""))
+    if (ubl := results.get("cb_ubl")) is not None:
+        if "skipped" in ubl:
+            out.append(("CB: UBL 2.1 validation per invoice", "skipped", ubl["skipped"], "", ""))
+        else:
+            out.append((f"CB: UBL 2.1 validation per invoice, schema prebuilt (mean of {ubl['invoices']})",
+                        f"{ubl['mean_ms']:.3f} ms",
+                        f"schema built once in {1000 * ubl['schema_build_seconds']:.0f} ms",
+                        "", _goal(ubl["mean_ms"] <= ubl["goal_ms"], f"<= {ubl['goal_ms']:g} ms")))
+    return out
+
+
+def notes(results: dict) -> list[str]:
+    """What the table cannot say in a cell: skipped references, how CB was run, why clients failed."""
+    lines = []
+    if (tr := results.get("cb_transfer")) is not None:
+        if tr["vsftpd_skipped"]:
+            lines.append(tr["vsftpd_skipped"])
+        lines.append("CB transfers: cbftp.mode report (curl logs in once per command); sessions and clients: "
+                     "enforce, one account per login")
+    if (cr := results.get("cb_crowd")) is not None and cr["failures"]:
+        lines.append(f"CB clients that failed ({cr['clients'] - cr['succeeded']}): "
+                     + "; ".join(f"{count} x {reason}" for reason, count in cr["failures"].items())
+                     + (f" (kernel listen-queue overflows meanwhile: {cr['listen_overflows']})"
+                        if cr.get("listen_overflows") is not None else "")
+                     + (f"; the last successful client was done after {cr['last_success_seconds']:.2f} s"
+                        if cr.get("last_success_seconds") is not None else ""))
+    return lines
 
 
 def load_note(results: dict) -> str:
