@@ -65,8 +65,23 @@ class CBSim:
         self.child.stop()
 
 
+START_ATTEMPTS = 3
+
+
 def start_cb_sim(workdir: Path, label: str, mode: str) -> CBSim:
-    """Spawn the simulator and wait (bounded) until /readyz answers 200."""
+    """Spawn the simulator and wait (bounded) until /readyz answers 200. A free port can be taken by
+    someone else between choosing it and binding it (a curl or reference server of the previous
+    measurement): then try again with new ports, a bounded number of times."""
+    for attempt in range(1, START_ATTEMPTS + 1):
+        try:
+            return _start_cb_sim(workdir, f"{label}-{attempt}" if attempt > 1 else label, mode)
+        except BenchError as error:
+            if "Address already in use" not in str(error) or attempt == START_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _start_cb_sim(workdir: Path, label: str, mode: str) -> CBSim:
     workdir.mkdir(parents=True, exist_ok=True)
     admin_port, ftp_port = free_port(), free_port()
     settings: dict = settings_for_tests()

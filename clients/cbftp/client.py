@@ -67,6 +67,7 @@ class Window:
 class SessionReport:
     uploaded: list[str] = field(default_factory=list)
     received: list[str] = field(default_factory=list)
+    incomplete: list[str] = field(default_factory=list)  # cut short by a crash after CB deleted them
     skipped: str | None = None  # why no session took place
 
 
@@ -163,31 +164,38 @@ class CBClient:
 
     def _collect(self, ftp: ftplib.FTP_TLS, report: SessionReport) -> None:
         present = _names(ftp, "out")
-        self._settle_interrupted(present)
+        self._settle_interrupted(present, report)
         for name in present:
             if self.store.received(name):
                 continue  # already on disk here; fetching it twice would count it twice
             part = self.inbox / f".{name}.part"
-            self.store.note_downloading(name)
-            with open(part, "wb") as sink:
+            self.store.note_downloading(name, _binary_size(ftp, name))
+            # Unbuffered: CB deletes the file once its 226 is sent, so every byte received must be in
+            # the kernel before the next step; a kill -9 then loses nothing that arrived.
+            with open(part, "wb", buffering=0) as sink:
                 if _binary(name):
                     ftp.retrbinary(f"RETR out/{name}", sink.write)
                 else:  # ASCII: lines arrive with CRLF; latin-1 passes every byte through unchanged
                     ftp.retrlines(f"RETR out/{name}", lambda line: sink.write(line.encode("latin-1") + b"\n"))
                 _crash_point("mid_download")
-                sink.flush()
                 os.fsync(sink.fileno())
             self._adopt(name, part)
             report.received.append(name)
 
-    def _settle_interrupted(self, present: list[str]) -> None:
+    def _settle_interrupted(self, present: list[str], report: SessionReport) -> None:
         """A download a crash cut short: if CB still has the file, it was not complete (fetch again);
-        if CB removed it, the transfer completed before the crash (keep what is on disk)."""
-        for name in self.store.downloading():
+        if CB removed it, the transfer completed before the crash (keep what is on disk). A binary
+        file shorter than CB said arrived only in part: CB no longer has it, so it is kept aside as
+        ``name.incomplete`` and reported, never counted as received."""
+        for name, size in self.store.downloading().items():
             part = self.inbox / f".{name}.part"
             if name in present or not part.exists():
                 part.unlink(missing_ok=True)
                 self.store.forget_downloading(name)
+            elif size is not None and part.stat().st_size != size:
+                os.replace(part, self.inbox / f"{name}.incomplete")
+                self.store.forget_downloading(name)
+                report.incomplete.append(name)
             else:
                 self._adopt(name, part)
 
@@ -226,6 +234,14 @@ def _kind(name: str) -> str:
     if name.endswith(".pdf"):
         return "invoice_pdf"
     return "other"
+
+
+def _binary_size(ftp: ftplib.FTP, name: str) -> int | None:
+    """CB's size of a binary file in out/ (SIZE needs TYPE I; an ASCII file's size changes in transit)."""
+    if not _binary(name):
+        return None
+    ftp.voidcmd("TYPE I")
+    return ftp.size(f"out/{name}")
 
 
 def _names(ftp: ftplib.FTP, folder: str) -> list[str]:

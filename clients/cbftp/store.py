@@ -23,7 +23,10 @@ CREATE TABLE IF NOT EXISTS received (
     path TEXT NOT NULL,
     received_at TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS downloading (name TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS downloading (
+    name TEXT PRIMARY KEY,
+    size INTEGER                      -- CB's size of a binary file; NULL for text (it changes in transit)
+);
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
@@ -85,12 +88,13 @@ class CBClientStore:
         with self._tx() as db:
             db.execute("INSERT OR REPLACE INTO state (key, value) VALUES ('last_login', ?)", (at.isoformat(),))
 
-    def note_downloading(self, name: str) -> None:
+    def note_downloading(self, name: str, size: int | None = None) -> None:
         with self._tx() as db:
-            db.execute("INSERT OR IGNORE INTO downloading (name) VALUES (?)", (name,))
+            db.execute("INSERT OR REPLACE INTO downloading (name, size) VALUES (?, ?)", (name, size))
 
-    def downloading(self) -> list[str]:
-        return [r["name"] for r in self._rows("SELECT name FROM downloading ORDER BY name")]
+    def downloading(self) -> dict[str, int | None]:
+        """Downloads under way when the client last stopped: name -> CB's size (None when unknown)."""
+        return {r["name"]: r["size"] for r in self._rows("SELECT name, size FROM downloading ORDER BY name")}
 
     def forget_downloading(self, name: str) -> None:
         with self._tx() as db:

@@ -29,28 +29,16 @@ from ..core import ftpcodes
 from ..core.clock import parse_duration
 from ..core.ftpserver import JournaledFTPHandler, StagedUpload
 from .accounts import FOLDERS
-from .config import BINARY_EXTENSIONS
 from .findings import SIM
 from .maintenance import outage_around
 from .models import CBModel
+from .names import binary_expected, name_problem
+from .outbox import Fingerprint
 
-# CB's file-name rule (seed 002): letters, digits, '.', '-', '_'; no upper case in the extension.
-_NAME = re.compile(r"^[0-9A-Za-z._-]{1,255}$")
 _RELATION_LIKE = re.compile(r"^\d{7}$")
-
-
-def name_problem(name: str) -> str | None:
-    """Why CB refuses this file name, or None."""
-    if not _NAME.match(name) or name.startswith("."):
-        return "file names may only hold 0-9, a-z, A-Z, '.', '-' and '_' (at most 255)"
-    extension = os.path.splitext(name)[1]
-    if extension != extension.lower():
-        return f"upper case is not allowed in the extension ({extension})"
-    return None
-
-
-def binary_expected(name: str) -> bool:
-    return os.path.splitext(name)[1].lower() in BINARY_EXTENSIONS
+# The FTP root: it holds /{RelatieID} only. A client may stand there (curl's default way to an absolute
+# path is CWD / first), but nothing can be placed or fetched there.
+ROOT = "/"
 
 
 class NoPassivePortFree(Exception):
@@ -199,15 +187,16 @@ class CBHandler(JournaledFTPHandler):
     # -- where a path is ----------------------------------------------------------------------------
 
     def _place(self, fspath: str) -> tuple[str | None, str | None]:
-        """(folder, name) for a path in the account: ("in", "x.txt"), ("out", None), ...; else (None, None),
-        recording a path_escape / other_account finding (once per command)."""
+        """(folder, name) for a path in the account: ("in", "x.txt"), ("out", None), ("", None) for the
+        home, (ROOT, None) for the FTP root, which holds the home only; else (None, None), recording a
+        path_escape / other_account finding (once per command)."""
         if self._escapes(self._raw_arg):
             self._finding("path_escape", f"{self._raw_arg!r} leads out of /{self.relation_id}")
             return None, None
         relative = os.path.relpath(fspath, self.fs.root)
         parts = [] if relative == "." else relative.split(os.sep)
         if not parts:
-            return None, None
+            return ROOT, None
         if parts[0] != self.relation_id:
             rule = "other_account" if _RELATION_LIKE.match(parts[0]) else "path_escape"
             self._finding(rule, f"path {self.fs.fs2ftp(fspath)}")
@@ -367,12 +356,13 @@ class CBHandler(JournaledFTPHandler):
             self._finding("transfer_type", f"{name} in {'binary' if self._current_type == 'i' else 'ASCII'} mode; "
                                            f"CB expects {'binary' if wanted == 'i' else 'ASCII'}")
 
-    def on_file_published(self, path: Path) -> None:
+    def on_file_published(self, upload: StagedUpload) -> None:
         """A complete upload is in place (before the 226 reply): CB takes it at once."""
-        self.transfers.pop(str(path), None)
+        name = upload.final_path.name
+        self.transfers.pop(str(upload.final_path), None)
         self.journal.record(SIM, "file.created", self.session_id, relation_id=self.relation_id, folder="in",
-                            name=path.name, size=path.stat().st_size)
-        self.model.on_upload(self.relation_id, path.name, self.session_id)
+                            name=name, size=upload.size)
+        self.model.on_upload(self.relation_id, name, self.session_id, Fingerprint(upload.size, upload.sha256))
 
     def on_incomplete_file_received(self, file: str) -> None:
         self.transfers.pop(file, None)

@@ -6,13 +6,13 @@ Nothing here knows about sockets: the FTP layer calls ``on_upload`` with a compl
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import shutil
 import threading
 from datetime import date, datetime, time
 from email.message import EmailMessage
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from ..core.clock import format_instant
@@ -21,7 +21,7 @@ from ..core.runtime import Context
 from .accounts import CBAccountBook
 from .config import CBConfig
 from .findings import SIM, FindingBook
-from .outbox import EVENT_EXPIRE, Outbox
+from .outbox import EVENT_EXPIRE, Fingerprint, Outbox
 from .schema import SCHEMA
 
 log = logging.getLogger(__name__)
@@ -55,42 +55,55 @@ class CBModel(CBAccountBook, FindingBook, Outbox):
 
     # -- what arrives in in/ ------------------------------------------------------------------------
 
-    def on_upload(self, relation_id: str, name: str, session: str | None) -> None:
+    def on_upload(self, relation_id: str, name: str, session: str | None,
+                  fingerprint: Fingerprint | None = None) -> None:
         """CB takes a placed file at once (seed 002): an order is checked and answered, a PDF or JPG
-        is recorded. The file leaves in/; its name stays taken."""
+        is recorded. The file leaves in/; its name stays taken. ``fingerprint`` is what the FTP
+        server counted on the way in (after a crash it is read back from the file)."""
         with self._lock:
             path = self.folder(relation_id, "in") / name
-            data = path.read_bytes()
+            fingerprint = fingerprint or Fingerprint.of_file(path)
             if os.path.splitext(name)[1].lower() in ATTACHMENT_EXTENSIONS:
-                self.record_received(relation_id, name, data, "attachment", None)
+                # Attachments can be large: recorded by fingerprint, never read into memory.
+                self.record_received(relation_id, name, fingerprint, "attachment", None)
                 self.journal.record(SIM, "cb.attachment_received", session, relation_id=relation_id, name=name,
-                                    size=len(data))
+                                    size=fingerprint.size)
             else:
-                self._take_order(relation_id, name, data, session)
-            target = self.archive / relation_id
-            target.mkdir(exist_ok=True)
-            # The name may be 255 characters already: the prefix goes in front of a shortened one.
-            self.store.move(path, target / f"{hashlib.sha256(data).hexdigest()[:12]}-{name[:200]}")
+                self._take_order(relation_id, name, path, fingerprint, session)
+            self._archive(relation_id, path, fingerprint)
 
-    def _take_order(self, relation_id: str, name: str, data: bytes, session: str | None) -> None:
+    def _archive(self, relation_id: str, path: Path, fingerprint: Fingerprint) -> None:
+        """A taken file leaves in/ (CB takes it at once); kept aside for the admin API."""
+        target = self.archive / relation_id
+        target.mkdir(exist_ok=True)
+        # The name may be 255 characters already: the prefix goes in front of a shortened one.
+        self.store.move(path, target / f"{fingerprint.sha256[:12]}-{path.name[:200]}")
+
+    def _take_order(self, relation_id: str, name: str, path: Path, fingerprint: Fingerprint,
+                    session: str | None) -> None:
         from . import digicom  # the order format (and python-stdnum) only once an order arrives
 
         now = self.clock.now()
         stem = os.path.splitext(name)[0]
-        refusal = digicom.corruption_reason(data, max_bytes=self.config.max_order_bytes)
+        with open(path, "rb") as fh:  # one byte past the limit is enough to refuse an oversized file
+            data = fh.read(self.config.max_order_bytes + 1)
+        try:  # parsed once: the corruption test and the check share the records
+            message = digicom.parse_digicom(data, max_bytes=self.config.max_order_bytes)
+            refusal = digicom.corruption_reason(message)
+        except digicom.DigicomRefused as refused:
+            message, refusal = None, refused.refusal
         if refusal is not None:
-            self.record_received(relation_id, name, data, "order", f"too corrupt: {refusal.text_en}")
+            self.record_received(relation_id, name, fingerprint, "order", f"too corrupt: {refusal.text_en}")
             self.place_out(relation_id, f"{stem}.fout.xml",
                            digicom.build_error_xml(file_name=name, reason=refusal, now=now), "error")
             self.journal.record(SIM, "cb.order_refused", session, relation_id=relation_id, name=name,
                                 reason=refusal.text_en)
             return
-        message = digicom.parse_digicom(data, max_bytes=self.config.max_order_bytes)
         problems = digicom.check_opdnaw(message, account_relation_id=relation_id)
         receipt = digicom.build_ontbev(original=message, findings=problems, relation_id=relation_id, now=now,
                                        reference=self._receipt_reference())
         detail = "; ".join(f"line {p.line} {p.field}: {p.text_en}" for p in problems) or None
-        self.record_received(relation_id, name, data, "order", detail)
+        self.record_received(relation_id, name, fingerprint, "order", detail)
         (sent,) = self.store.query("SELECT COUNT(*) FROM cb_files WHERE relation_id = ? AND kind = 'receipt'",
                                    (relation_id,))[0]
         self.place_out(relation_id, digicom.receipt_file_name(relation_id=relation_id, sequence=sent + 1, now=now),
@@ -102,11 +115,16 @@ class CBModel(CBAccountBook, FindingBook, Outbox):
         return f"{self.ctx.random.randrange(10**7, 10**8)}"
 
     def recover(self) -> None:
-        """After a crash: a file published in in/ but not yet taken is taken now."""
+        """After a crash: a file published in in/ but not yet taken is taken now; one taken (recorded,
+        answered) but not yet moved out of in/ is only moved, so it is neither lost nor taken twice."""
         for account in self.accounts():
             inbox = self.folder(account.relation_id, "in")
             for path in sorted(inbox.iterdir()) if inbox.is_dir() else []:
-                if path.is_file() and not self.received_before(account.relation_id, path.name):
+                if not path.is_file():
+                    continue
+                if self.received_before(account.relation_id, path.name):
+                    self._archive(account.relation_id, path, Fingerprint.of_file(path))
+                else:
                     self.on_upload(account.relation_id, path.name, None)
 
     # -- invoices -----------------------------------------------------------------------------------

@@ -7,16 +7,33 @@ nobody fetches is removed after ``retention`` (an event on the clock, durable ac
 from __future__ import annotations
 
 import hashlib
-
+import os
+from dataclasses import dataclass
+from pathlib import Path
 
 from ..core.clock import Clock, format_instant, parse_duration
+from ..core.errors import BadRequest, Conflict
 from ..core.journal import Journal
 from ..core.scheduler import Scheduler
 from ..core.store import Store
 from .config import CBConfig
 from .findings import SIM
+from .names import name_problem
 
 EVENT_EXPIRE = "cbftp.expire"
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """Size and SHA-256 of a received file: counted while it arrived, or read back after a crash."""
+
+    size: int
+    sha256: str
+
+    @classmethod
+    def of_file(cls, path: Path) -> "Fingerprint":
+        with open(path, "rb") as fh:
+            return cls(os.fstat(fh.fileno()).st_size, hashlib.file_digest(fh, "sha256").hexdigest())
 
 
 class Outbox:
@@ -43,6 +60,16 @@ class Outbox:
         self.journal.record(SIM, "file.created", relation_id=relation_id, folder="out", name=name, size=len(data),
                             file_kind=kind)
 
+    def place_file(self, relation_id: str, name: str, data: bytes) -> None:
+        """Any file into out/, as if CB placed it (a large one, say, to cut a transfer short): under
+        CB's file-name rules, and never over a file still waiting there."""
+        problem = name_problem(name)
+        if problem:
+            raise BadRequest(f"{name!r}: {problem}")
+        if name in self.present(relation_id, "out"):
+            raise Conflict(f"{name} is already waiting in out/ of {relation_id}")
+        self.place_out(relation_id, name, data, "other")
+
     def on_downloaded(self, relation_id: str, name: str, session: str | None) -> None:
         """A complete download: CB deletes the file (seed 002)."""
         if self.store.remove(self.folder(relation_id, "out") / name):
@@ -65,11 +92,12 @@ class Outbox:
             db.execute("UPDATE cb_files SET state = 'expired' WHERE id = ?", (file_id,))
         self.journal.record(SIM, "file.removed", relation_id=relation_id, folder="out", name=name, reason="expired")
 
-    def record_received(self, relation_id: str, name: str, data: bytes, kind: str, detail: str | None) -> None:
+    def record_received(self, relation_id: str, name: str, fingerprint: Fingerprint, kind: str,
+                        detail: str | None) -> None:
         with self.store.transaction() as db:
             db.execute("INSERT INTO cb_files (relation_id, folder, name, kind, size, sha256, at, state, detail) "
                        "VALUES (?, 'in', ?, ?, ?, ?, ?, 'processed', ?)",
-                       (relation_id, name, kind, len(data), hashlib.sha256(data).hexdigest(),
+                       (relation_id, name, kind, fingerprint.size, fingerprint.sha256,
                         format_instant(self.clock.now()), detail))
 
     def received_before(self, relation_id: str, name: str) -> bool:

@@ -145,6 +145,18 @@ def vocabulary() -> Vocabulary:
         for _ in range(args.get("count", 1)):
             _model(run).issue_invoice(relation, credit=bool(args.get("credit")), lines=args.get("lines"))
 
+    @vocab.step("cb.place", {"type": "object", "required": ["name"], "additionalProperties": False, "properties": {
+        "relation_id": {"type": "string"}, "name": {"type": "string"}, "content": {"type": "string"},
+        "file": {"type": "string"},
+        "repeat": {"type": "integer", "minimum": 1, "maximum": 100_000_000,
+                   "description": "content repeated this many times (a large file from a short text)"}}})
+    def place(run, args: dict) -> None:
+        """CB places a file of your choosing in out/ (a receipt by hand, or a large file to cut a transfer short)."""
+        relation = args.get("relation_id") or _first_account(run).relation_id
+        data = run.resolve(args["file"]).read_bytes() if "file" in args else \
+            args.get("content", "").encode() * args.get("repeat", 1)
+        _model(run).place_file(relation, args["name"], data)
+
     @vocab.step("cb.ftp", raw_ftp_schema())
     def raw(run, args: dict) -> None:
         """A raw FTP(S) session against CB: uploads, downloads (also aborted ones), any command, with replies."""

@@ -66,12 +66,7 @@ class CBSimulator(Simulator):
         )
         self.listener = FTPListener("koppelsim-cb-ftp", ctx.config.host, ctx.config.port(config.port), handler)
         self.listener.start()
-        self._plan_outage(ctx.clock.now())
-        if self.config.invoices_waiting and not self.model.invoices():
-            # Issued just after start (the scheduler's thread takes it at once in `koppelsim sim`):
-            # making PDFs is no reason to keep /readyz waiting.
-            ctx.scheduler.schedule(EVENT_SEED_INVOICES, ctx.clock.now(), {})
-        self.model.plan_invoice_run(ctx.clock.now())
+        self._plan_recurring()
         return [Endpoint(
             name="cb-ftps", simulator=SIM, protocol="ftp", host=self.listener.host, port=self.listener.port,
             tls="explicit", url=f"ftp://{self.listener.host}:{self.listener.port}/",
@@ -82,6 +77,17 @@ class CBSimulator(Simulator):
 
     def credentials(self) -> list[dict]:
         return [{"user": a.login, "password": a.password, "relation_id": a.relation_id} for a in self.model.accounts()]
+
+    def _plan_recurring(self) -> None:
+        """The weekly outage, the monthly invoice run and the invoices waiting at start."""
+        ctx, now = self.ctx, self.ctx.clock.now()
+        self._plan_outage(now)
+        if self.config.invoices_waiting and not self.model.invoices() \
+                and not ctx.scheduler.pending(EVENT_SEED_INVOICES):
+            # Issued just after start (the scheduler's thread takes it at once in `koppelsim sim`):
+            # making PDFs is no reason to keep /readyz waiting.
+            ctx.scheduler.schedule(EVENT_SEED_INVOICES, now, {})
+        self.model.plan_invoice_run(now)
 
     def _plan_outage(self, after: datetime) -> None:
         upcoming = next_outage(after, self.config.maintenance)
@@ -106,6 +112,9 @@ class CBSimulator(Simulator):
 
     def reset(self) -> None:
         self.model.reset()
+        self.ctx.scheduler.cancel_kind(EVENT_OUTAGE)
+        self.ctx.scheduler.cancel_kind(EVENT_SEED_INVOICES)
+        self._plan_recurring()
 
     def blueprint(self) -> "Blueprint":
         from .routes import create_blueprint  # Flask only when the admin API is served

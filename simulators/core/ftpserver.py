@@ -7,6 +7,7 @@ server's settings never leak into another's) ``handler_class`` derives a fresh s
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 import queue
@@ -45,10 +46,13 @@ def validate_ftp_action(action: dict) -> None:
 
 class StagedUpload:
     """The file object behind a STOR: bytes go to a staging name; ``close`` publishes it under the
-    final name only when the data channel marked the transfer complete (``commit``)."""
+    final name only when the data channel marked the transfer complete (``commit``).
+
+    Size and SHA-256 are counted as the bytes arrive, so whoever takes the published file need not
+    read a large one back just to fingerprint it."""
 
     def __init__(self, final_path: Path, store: Store, clock: Clock | None = None,
-                 on_published: Callable[[Path], None] | None = None) -> None:
+                 on_published: Callable[["StagedUpload"], None] | None = None) -> None:
         self.name = str(final_path)  # pyftpdlib reports this name to on_file_received
         self.final_path = final_path
         self.store = store
@@ -56,13 +60,21 @@ class StagedUpload:
         self.clock = clock
         self.on_published = on_published
         self.commit = False
+        self.size = 0
+        self._digest = hashlib.sha256()
         self._fh = open(self.staging, "wb")
 
     @property
     def closed(self) -> bool:
         return self._fh.closed
 
+    @property
+    def sha256(self) -> str:
+        return self._digest.hexdigest()
+
     def write(self, data: bytes) -> int:
+        self._digest.update(data)
+        self.size += len(data)
         return self._fh.write(data)
 
     def close(self) -> None:
@@ -77,7 +89,7 @@ class StagedUpload:
             # Still before the 226 reply: what the upload triggers (a meta file's .ok or .error) is
             # done by the time the client hears "226", whatever else talks to the simulator meanwhile.
             if self.on_published is not None:
-                self.on_published(self.final_path)
+                self.on_published(self)
         else:
             self._fh.close()
             self.staging.unlink(missing_ok=True)
@@ -204,6 +216,9 @@ class JournaledFTPHandler(TLS_FTPHandler):
                     self.close_when_done()
                 return
             self._drop_after = action.get("drop") == "after"
+        if "\x00" in arg:  # pyftpdlib's path checks would raise on it and drop the session without a reply
+            self.respond("501 Syntax error: the argument contains a NUL byte.")
+            return
         super().pre_process_command(line, cmd, arg)
         if self._drop_after:
             self._drop_after = False
@@ -227,15 +242,36 @@ def handler_class(base: type[JournaledFTPHandler], **settings: Any) -> type[Jour
     return type(f"{base.__name__}For{settings.get('sim_name', 'Server')}", (base,), settings)
 
 
+class _CrowdFTPServer(FTPServer):
+    """pyftpdlib's server, made for many clients arriving at once: it takes every waiting connection
+    in one loop turn (pyftpdlib takes one), so a crowd does not overflow the listen queue meanwhile."""
+
+    ACCEPTS_PER_TURN = 128  # bounded, so serving the sessions already open goes on
+
+    def handle_accept(self) -> None:
+        for _ in range(self.ACCEPTS_PER_TURN):
+            pair = self.accept()  # None once nothing waits (EAGAIN) or the client gave up (ECONNABORTED)
+            if pair is None:
+                return
+            sock, addr = pair
+            if addr is not None:
+                self.handle_accepted(sock, addr)
+
+
 class FTPListener:
     """One pyftpdlib server on its own IOLoop and thread."""
 
     POLL_SECONDS = 0.05
+    # Connections, data channels included (pyftpdlib counts both): 300 clients each with a transfer
+    # under way fit. The listen queue holds a crowd that connects within one loop turn.
+    MAX_CONNECTIONS = 1024
+    LISTEN_BACKLOG = 1024
 
-    def __init__(self, name: str, host: str, port: int, handler: type, max_cons: int = 256) -> None:
+    def __init__(self, name: str, host: str, port: int, handler: type,
+                 max_cons: int = MAX_CONNECTIONS) -> None:
         self._tasks: queue.SimpleQueue[tuple[Callable[[], None], threading.Event]] = queue.SimpleQueue()
         self.ioloop = IOLoop()
-        self.server = FTPServer((host, port), handler, ioloop=self.ioloop)
+        self.server = _CrowdFTPServer((host, port), handler, ioloop=self.ioloop, backlog=self.LISTEN_BACKLOG)
         self.server.max_cons = max_cons
         self.host, self.port = self.server.address[:2]
         self.thread = ServerThread(name, self._serve_once, self.server.close_all)

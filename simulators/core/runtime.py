@@ -100,7 +100,8 @@ class Simulator:
         raise NotImplementedError
 
     def reset(self) -> None:
-        """Back to the configured state: seed data only, no traffic, no files."""
+        """Back to the configured state: seed data only, no traffic, no files. Plan recurring events
+        again: a reset of the whole runtime has emptied the scheduler just before."""
         raise NotImplementedError
 
     def blueprint(self) -> "Blueprint | None":
@@ -194,12 +195,12 @@ class Runtime:
 
     def reset(self, sim: str | None = None) -> None:
         targets = [self.simulators[sim]] if sim else list(self.simulators.values())
+        if sim is None:  # first, so what the simulators plan again in their reset() is kept
+            self.scheduler.clear()
+            self.journal.clear()
         for target in targets:
             target.reset()
             self.rules.clear(target.name)
-        if sim is None:
-            self.scheduler.clear()
-            self.journal.clear()
 
     def endpoint(self, name: str) -> Endpoint:
         for endpoint in self.endpoints:

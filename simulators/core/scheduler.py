@@ -53,6 +53,8 @@ _COLUMNS = {"attempts": "INTEGER NOT NULL DEFAULT 0", "failed": "TEXT"}
 # answer): it is tried again after 1, 2, 4, 8 minutes, then kept as failed, visible in /api/clock.
 MAX_ATTEMPTS = 5
 
+TRANSIENT_KIND = "(in-process callback)"  # how /api/clock counts call_at events, which have no kind
+
 
 @dataclass(order=True)
 class _Transient:
@@ -79,6 +81,7 @@ class Scheduler:
         self._thread: threading.Thread | None = None
         self._stopping = False
         self._firing = False
+        self._firing_id: int | None = None  # the durable event whose handler runs now
         store.migrate("scheduler", _SCHEMA)
         store.ensure_columns("timers", _COLUMNS)
         clock.add_listener(self._on_clock_jump)
@@ -116,11 +119,13 @@ class Scheduler:
             return db.execute("DELETE FROM timers WHERE kind = ?", (kind,)).rowcount
 
     def pending(self, kind: str | None = None) -> list[dict]:
-        sql = "SELECT id, due, kind, payload FROM timers WHERE failed IS NULL"
-        args: tuple = ()
+        """Durable events still to fire. The one firing now is not among them, so a handler that plans
+        the next occurrence of its own kind ("if none is pending, schedule one") does plan it."""
+        sql = "SELECT id, due, kind, payload FROM timers WHERE failed IS NULL AND id IS NOT ?"
+        args: tuple = (self._firing_id,)
         if kind:
             sql += " AND kind = ?"
-            args = (kind,)
+            args += (kind,)
         rows = self.store.query(sql + " ORDER BY due, id", args)
         return [{"id": r[0], "due": r[1], "kind": r[2], "payload": json.loads(r[3])} for r in rows]
 
@@ -200,7 +205,11 @@ class Scheduler:
             if handler is None:
                 log.error("dropping scheduled event %s of unknown kind %r", event_id, kind)
             else:
-                handler(json.loads(payload), due)
+                self._firing_id = event_id
+                try:
+                    handler(json.loads(payload), due)
+                finally:
+                    self._firing_id = None
             with self.store.transaction() as db:
                 db.execute("DELETE FROM timers WHERE id = ?", (event_id,))
         except Exception as exc:  # one broken event must not stop the clock for everyone else
@@ -289,9 +298,14 @@ class Scheduler:
                     self._wake.wait(timeout=min(wait, 60.0))
 
     def describe(self) -> dict[str, Any]:
+        """Counts for /api/clock; ``by_kind`` shows what is waiting (a simulator's recurring events,
+        such as CB's weekly maintenance, are there from the start)."""
         upcoming = self.next_due()
-        durable = self.store.query("SELECT COUNT(*) FROM timers WHERE failed IS NULL")[0][0]
+        by_kind = dict(self.store.query(
+            "SELECT kind, COUNT(*) FROM timers WHERE failed IS NULL GROUP BY kind ORDER BY kind"))
         failed = self.store.query("SELECT COUNT(*) FROM timers WHERE failed IS NOT NULL")[0][0]
         transient = sum(1 for e in list(self._transient) if not e.cancelled)
-        return {"pending": durable + transient, "failed": failed,
-                "next_due": format_instant(upcoming) if upcoming else None}
+        if transient:
+            by_kind[TRANSIENT_KIND] = transient
+        return {"pending": sum(by_kind.values()), "failed": failed,
+                "next_due": format_instant(upcoming) if upcoming else None, "by_kind": by_kind}

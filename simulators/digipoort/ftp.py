@@ -157,11 +157,11 @@ class DigipoortHandler(JournaledFTPHandler):
 
     # -- transfer hooks -----------------------------------------------------------------------------
 
-    def on_file_published(self, path: Path) -> None:
+    def on_file_published(self, upload: StagedUpload) -> None:
         """A complete upload is in place (called before the 226 reply)."""
-        folder, name = self._place(str(path))
+        folder, name = self._place(str(upload.final_path))
         self.journal.record(SIM, "file.created", self.session_id, user=self.username, folder=folder, name=name,
-                            size=path.stat().st_size)
+                            size=upload.size)
         self.model.on_upload(self.username, folder, name)
 
     def on_incomplete_file_received(self, file: str) -> None:

@@ -22,6 +22,8 @@ import io
 from fnmatch import fnmatchcase
 from typing import Any, Callable
 
+from .vocabulary import DURATION
+
 REPLY = {"type": "string", "description": "the reply it must get, e.g. '226*', '550*', '5*'"}
 BodyBuilder = Callable[[dict, dict], "bytes | None"]  # (action, uploaded so far) -> the bytes, or None
 
@@ -36,6 +38,10 @@ def raw_ftp_schema(extra_action_fields: dict[str, dict] | None = None) -> dict:
                   "download": {"type": "string"},
                   "abort_after": {"type": "integer", "minimum": 0,
                                   "description": "close the download's data connection after this many bytes"},
+                  "advance_mid_transfer": {**DURATION, "description": "move the clock this far while the "
+                                           "transfer is under way (after 'after_bytes'), then go on with it"},
+                  "after_bytes": {"type": "integer", "minimum": 1, "description": "bytes moved before "
+                                  "'advance_mid_transfer' (default 1)"},
                   "delete": {"type": "string"}, "command": {"type": "string"},
                   "list": {"type": "string"}, "expect": {"type": "array", "items": {"type": "string"}},
                   "reply": REPLY, **(extra_action_fields or {})}}
@@ -88,13 +94,20 @@ def _run_action(run: Any, ftp: ftplib.FTP, action: dict, uploaded: dict, body_bu
         if body is None:
             body = run.resolve(action["file"]).read_bytes() if "file" in action else \
                 action.get("content", "").encode() * action.get("repeat", 1)
-        reply = _upload(ftp, path, body, ascii_mode)
+        if "advance_mid_transfer" in action:
+            reply = _upload_across_a_jump(run, ftp, path, body, action)
+        else:
+            reply = _upload(ftp, path, body, ascii_mode)
         if reply.startswith("2"):
             uploaded[path] = body
         check(f"{where} (upload {path})", reply, action.get("reply", "226*"))
     elif "download" in action:
-        reply = _download(ftp, action["download"], ascii_mode, action.get("abort_after"))
-        check(f"{where} (download)", reply, action.get("reply", "226*" if "abort_after" not in action else "*"))
+        if "advance_mid_transfer" in action:
+            reply = _download_across_a_jump(run, ftp, action["download"], ascii_mode, action)
+        else:
+            reply = _download(ftp, action["download"], ascii_mode, action.get("abort_after"))
+        default = "226*" if not ({"abort_after", "advance_mid_transfer"} & action.keys()) else "*"
+        check(f"{where} (download)", reply, action.get("reply", default))
     elif "delete" in action:
         reply = attempt(lambda: ftp.delete(action["delete"]))
         check(f"{where} (delete)", reply, action.get("reply", "250*"))
@@ -138,6 +151,52 @@ def _download(ftp: ftplib.FTP, path: str, ascii_mode: bool, abort_after: int | N
             conn.recv(abort_after)
     finally:
         conn.close()  # no TLS close_notify, no reading to the end: the transfer is incomplete
+    return attempt(ftp.getresp)
+
+
+def _download_across_a_jump(run: Any, ftp: ftplib.FTP, path: str, ascii_mode: bool, action: dict) -> str:
+    """Start a download, take ``after_bytes``, move the clock (a maintenance window may begin), then
+    read on until the server ends the transfer one way or the other; the reply says which."""
+    try:
+        ftp.voidcmd("TYPE A" if ascii_mode else "TYPE I")
+        conn = ftp.transfercmd(f"RETR {path}")
+    except ftplib.Error as exc:
+        return str(exc)
+    try:
+        wanted = action.get("after_bytes", 1)
+        while wanted > 0:
+            chunk = conn.recv(min(wanted, 65536))
+            if not chunk:
+                break
+            wanted -= len(chunk)
+        run.runtime.scheduler.advance(action["advance_mid_transfer"])
+        while conn.recv(65536):
+            pass
+    except OSError:  # the server cut the data connection (a reset, or TLS without close_notify)
+        pass
+    finally:
+        conn.close()
+    return attempt(ftp.getresp)
+
+
+def _upload_across_a_jump(run: Any, ftp: ftplib.FTP, path: str, body: bytes, action: dict) -> str:
+    """Start an upload, send ``after_bytes``, move the clock, then try to send the rest."""
+    split = action.get("after_bytes", 1)
+    try:
+        ftp.voidcmd("TYPE A" if action.get("mode") == "ascii" else "TYPE I")
+        conn = ftp.transfercmd(f"STOR {path}")
+    except ftplib.Error as exc:
+        return str(exc)
+    try:
+        conn.sendall(body[:split])
+        run.runtime.scheduler.advance(action["advance_mid_transfer"])
+        conn.sendall(body[split:])
+        if hasattr(conn, "unwrap"):
+            conn.unwrap()  # a complete TLS upload ends with close_notify
+    except OSError:
+        pass
+    finally:
+        conn.close()
     return attempt(ftp.getresp)
 
 

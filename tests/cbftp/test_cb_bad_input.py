@@ -317,13 +317,6 @@ def test_a_name_ftplib_would_not_send_gets_553(cb, line):
     still_serving(cb)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a NUL byte in a path argument (STOR in/a\\x00b.pdf) kills the session without a reply: "
-    "pyftpdlib's pre_process_command calls fs.validpath -> os.path.realpath, which raises "
-    "ValueError('embedded null byte'); the handler logs 'unhandled exception' and closes the control "
-    "connection. Fix: in JournaledFTPHandler.pre_process_command (or CBHandler) answer an argument "
-    "containing '\\x00' with '501 Syntax error: NUL in argument' (or 553 for a file name) before "
-    "calling super()."))
 def test_a_NUL_in_a_file_name_gets_a_reply_and_the_session_goes_on(cb):
     ftp = cb.login()
     try:

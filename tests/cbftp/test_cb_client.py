@@ -234,7 +234,7 @@ def test_a_client_killed_mid_download_receives_every_file_exactly_once(koppelsim
     invoice, client = killed_then_resumed(koppelsim, cb, tmp_path)
     received = [r["name"] for r in client.store.received_files()]
     assert sorted(received) == sorted([invoice["xml_name"], invoice["pdf_name"]])
-    assert client.store.downloading() == []
+    assert client.store.downloading() == {}
     assert sorted(p.name for p in (tmp_path / "inbox").iterdir()) == sorted(received)
     assert [i.number for i in client.invoices()] == [invoice["number"]]
     assert cb.present(RELATION, "out") == []
@@ -245,18 +245,24 @@ def test_a_client_killed_mid_download_receives_every_file_exactly_once(koppelsim
     assert cb.findings() == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG (client): a crash after a RETR completed but before the file was flushed loses the file. "
-    "CBClient._collect writes into a buffered open(part, 'wb') and flushes only after the RETR returned; "
-    "the crash point (os._exit, like kill -9) drops Python's buffer, so the .part is empty or short. CB "
-    "already deleted the file (the transfer completed), and the next session's _settle_interrupted adopts "
-    "the short .part as the received file: here the invoice PDF arrives as 0 bytes. Fix: write the .part "
-    "unbuffered (open(part, 'wb', buffering=0)) or flush in the RETR callback so every byte received is in "
-    "the kernel before the 226 is read; and note the expected size (SIZE or the LIST entry) in the "
-    "'downloading' table so a short .part is never adopted silently."))
 def test_a_client_killed_mid_download_keeps_the_whole_file(koppelsim, cb, tmp_path):
     invoice, client = killed_then_resumed(koppelsim, cb, tmp_path)
     inbox = tmp_path / "inbox"
     assert (inbox / invoice["xml_name"]).read_bytes().splitlines() == \
         cb.invoice_bytes(invoice["number"], "xml").splitlines()
     assert (inbox / invoice["pdf_name"]).read_bytes() == cb.invoice_bytes(invoice["number"], "pdf")
+
+
+def test_a_binary_download_cut_short_after_CB_deleted_it_is_reported_not_received(koppelsim, cb, tmp_path):
+    # What a kill -9 leaves when it strikes after CB sent the whole PDF (and deleted it) but before the
+    # client had read it all: a .part shorter than the size CB gave. Nothing is in out/ any more.
+    client = make_client(koppelsim, tmp_path)
+    client.store.note_downloading("K1.pdf", 1000)
+    (tmp_path / "inbox" / ".K1.pdf.part").write_bytes(b"%PDF-1.4 only the start")
+    report = client.session()
+    assert report.skipped is None, report
+    assert report.incomplete == ["K1.pdf"] and report.received == []
+    assert client.store.received_files() == [] and client.store.downloading() == {}
+    assert (tmp_path / "inbox" / "K1.pdf.incomplete").read_bytes() == b"%PDF-1.4 only the start"
+    assert not (tmp_path / "inbox" / "K1.pdf").exists()
+    assert cb.findings() == []

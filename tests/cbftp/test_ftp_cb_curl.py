@@ -160,12 +160,6 @@ def test_a_url_path_repeating_the_relation_id_is_relative_to_the_home_and_refuse
     assert not curl.model.received_before(RELATION, "scan.pdf")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG (fidelity): curl's default way to an absolute path, ftp://host/%2F7000123/in/ (--ftp-method "
-    "multicwd: 'CWD /', 'CWD 7000123', 'CWD in'), fails because the simulator refuses 'CWD /' with 550 "
-    "'No such folder' - although NLST / works and lists '7000123', and the FTP root is the account's own "
-    "chroot (accounts/<relation id>/). A real server lets a client stand in / on its way to /7000123/in. "
-    "Fix: in CBHandler.ftp_CWD accept the root (parts == [] and no '..' in the argument) as a folder."))
 def test_curl_default_absolute_url_walks_through_the_root(curl, tmp_path):
     source = tmp_path / "scan.pdf"
     source.write_bytes(b"%PDF-1.4\n%%EOF\n")

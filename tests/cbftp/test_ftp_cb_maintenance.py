@@ -173,12 +173,6 @@ def test_a_session_opened_just_after_the_clock_jumped_past_the_outage_is_left_al
     assert cb.runtime.journal.entries(kind="cb.maintenance_started")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: only the first maintenance outage after start closes open sessions. CBSimulator._outage_begins "
-    "calls _plan_outage(at), which skips planning when scheduler.pending('cbftp.outage') is non-empty - and "
-    "it is, because Scheduler._fire deletes the firing event only after its handler returns. So the next "
-    "week's outage is never planned. Fix: in _outage_begins schedule next_outage(at) unconditionally (or "
-    "let _plan_outage ignore events due at or before `at`)."))
 def test_next_weeks_outage_closes_open_sessions_too(fresh_cb):
     cb = fresh_cb
     for week in (1, 2):
@@ -191,12 +185,6 @@ def test_next_weeks_outage_closes_open_sessions_too(fresh_cb):
         cb.advance_to_local(next_friday(cb.runtime.clock.now(), time(7, 59)))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: after a reset (every test using the `koppelsim` fixture, POST /api/reset) open sessions are no "
-    "longer closed at the maintenance outage: Runtime.reset() calls scheduler.clear() after the simulators' "
-    "reset(), which deletes the 'cbftp.outage' event planned at start, and CBSimulator.reset() does not plan "
-    "it again. New connections are still refused (on_connect checks the clock). Fix: clear the scheduler "
-    "before resetting the simulators and let CBSimulator.reset() call self._plan_outage(clock.now())."))
 def test_after_a_reset_an_open_session_is_still_closed_at_the_outage(koppelsim):
     cb = CB(koppelsim.runtime)
     cb.advance_to_local(next_friday(koppelsim.now(), time(7, 59)))

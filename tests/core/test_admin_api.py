@@ -21,6 +21,7 @@ register_config_sections()
 
 START = "2026-11-20T08:00:00Z"
 TIMEOUT = 10  # real seconds, for real I/O only
+RECURRING = {"cbftp.outage": 1}  # planned by the CB simulator at start and again at every reset
 
 
 def make_runtime(state_dir) -> Runtime:
@@ -143,7 +144,8 @@ def test_get_clock_describes_time_and_scheduler(api):
     body = api.get("api/clock").json()
     assert body["kind"] == "virtual"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", body["now"])
-    assert body["scheduler"] == {"pending": 0, "failed": 0, "next_due": None}  # reset clears events
+    # reset clears events; what stays is each simulator's recurring ones (CB's weekly maintenance)
+    assert body["scheduler"]["by_kind"] == RECURRING and body["scheduler"]["failed"] == 0
 
 
 def test_post_clock_advance_moves_the_clock(api):
@@ -182,7 +184,7 @@ def test_post_clock_fires_due_events_in_order_each_at_its_due_time(api, rt):
     rt.scheduler.schedule(kind, start + timedelta(minutes=30), {"n": 1})
     rt.scheduler.schedule(kind, start + timedelta(hours=5), {"n": 3})
     pending = api.get("api/clock").json()["scheduler"]
-    assert pending["pending"] == 3
+    assert pending["by_kind"] == {**RECURRING, kind: 3}
     assert parse_instant(pending["next_due"]) == start + timedelta(minutes=30)
 
     body = api.post("api/clock", json={"advance": "2h"}).json()
@@ -190,7 +192,8 @@ def test_post_clock_fires_due_events_in_order_each_at_its_due_time(api, rt):
     assert [(n, due) for n, due, _ in fired] == [(1, start + timedelta(minutes=30)),
                                                   (2, start + timedelta(minutes=90))]
     assert all(seen == due for _, due, seen in fired)
-    assert body["scheduler"] == {"pending": 1, "failed": 0, "next_due": rt.scheduler.pending()[0]["due"]}
+    assert body["scheduler"]["by_kind"] == {**RECURRING, kind: 1}
+    assert body["scheduler"]["next_due"] == rt.scheduler.pending()[0]["due"]
 
 
 def test_post_clock_with_both_or_neither_is_refused(api):
@@ -393,7 +396,7 @@ def test_reset_goes_back_to_the_configured_state(api, rt):
 
     assert api.get("api/rules").json() == []
     assert api.get("api/journal").json() == []
-    assert api.get("api/clock").json()["scheduler"] == {"pending": 0, "failed": 0, "next_due": None}
+    assert api.get("api/clock").json()["scheduler"]["by_kind"] == RECURRING
     assert [a["user"] for a in api.get("api/digipoort/accounts").json()] == ["acme"]
     assert api.now() == before  # time does not go back
 

@@ -117,6 +117,23 @@ def test_an_event_scheduled_by_a_handler_within_the_jump_fires_in_the_same_jump(
     assert [(p["kind"], p["due"]) for p in scheduler.pending()] == [("second", "2026-11-20T14:00:00.000Z")]
 
 
+def test_a_recurring_event_that_plans_its_next_occurrence_keeps_recurring(clock, scheduler):
+    # The common pattern (CB's weekly maintenance, its monthly invoice run): "if none of my kind is
+    # pending, plan the next one". The event firing now is not pending, or it would plan nothing.
+    fired: list[datetime] = []
+
+    def weekly(payload: dict, due: datetime) -> None:
+        fired.append(due)
+        if not scheduler.pending("weekly"):
+            scheduler.schedule("weekly", due + timedelta(days=7))
+
+    scheduler.register("weekly", weekly)
+    scheduler.schedule("weekly", at(60))
+    scheduler.advance("22d")
+    assert fired == [at(60) + timedelta(days=7 * n) for n in range(4)]
+    assert [p["due"] for p in scheduler.pending("weekly")] == ["2026-12-18T09:00:00.000Z"]
+
+
 def test_transient_callbacks_interleave_with_durable_events_in_time_order(clock, scheduler):
     rec = Recorder(clock)
     scheduler.register("durable", rec.durable("durable"))
@@ -220,7 +237,8 @@ def test_pending_cancel_kind_and_clear(clock, scheduler):
         {"id": id_a1, "due": "2026-11-20T08:10:00.000Z", "kind": "a", "payload": {"x": 1}},
         {"id": id_a2, "due": "2026-11-20T08:20:00.000Z", "kind": "a", "payload": {"x": 2}},
     ]
-    assert scheduler.describe() == {"pending": 3, "failed": 0, "next_due": "2026-11-20T08:10:00.000Z"}
+    assert scheduler.describe() == {"pending": 3, "failed": 0, "next_due": "2026-11-20T08:10:00.000Z",
+                                    "by_kind": {"a": 2, "b": 1}}
 
     assert scheduler.cancel_kind("a") == 2
     assert scheduler.cancel_kind("a") == 0
@@ -231,7 +249,7 @@ def test_pending_cancel_kind_and_clear(clock, scheduler):
     assert scheduler.pending() == [] and scheduler.next_due() is None
     scheduler.advance("1h")
     assert rec.calls == []
-    assert scheduler.describe() == {"pending": 0, "failed": 0, "next_due": None}
+    assert scheduler.describe() == {"pending": 0, "failed": 0, "next_due": None, "by_kind": {}}
 
 
 def test_durable_events_survive_a_restart(tmp_path):
