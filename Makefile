@@ -26,8 +26,10 @@ test: venv
 scenarios: venv
 	$(BIN)/koppelsim run scenarios $(ARGS)
 
-## Benchmarks (never part of `make test`): prints figures and ratios.
+## Benchmarks (never part of `make test`): prints figures and ratios. Installs vsftpd (the CB
+## comparison) when it can; without it that comparison is skipped and says so.
 bench: venv
+	bench/install-tools
 	$(BIN)/python -m bench $(ARGS)
 
 clean:

@@ -36,7 +36,7 @@ def anonymous_account() -> str:
 
 def unavailable_reason() -> str | None:
     """Why vsftpd cannot be measured here, or None."""
-    if shutil.which("vsftpd") is None:
+    if _vsftpd() is None:
         return NOT_INSTALLED
     if os.geteuid() != 0:
         return "vsftpd: needs root to chroot its sessions; run the benchmark as root to compare with it"
@@ -89,7 +89,7 @@ class Vsftpd:
         self.config.chmod(0o600)
 
     def start(self) -> "Vsftpd":
-        self._child = Child([shutil.which("vsftpd") or "vsftpd", str(self.config)], self.workdir / "vsftpd.log")
+        self._child = Child([_vsftpd() or "vsftpd", str(self.config)], self.workdir / "vsftpd.log")
         try:
             wait_ftp_banner(self.port, self._child)
         except BaseException:
@@ -107,3 +107,8 @@ class Vsftpd:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _vsftpd() -> str | None:
+    """The vsftpd binary: Debian installs it in /usr/sbin, which a non-root PATH often lacks."""
+    return shutil.which("vsftpd") or shutil.which("vsftpd", path="/usr/sbin:/usr/local/sbin")

@@ -1,8 +1,9 @@
 """Findings: every breach of a client-side rule of CB's rulebook (seed 002), recorded and queryable.
 
 This is what no generic FTP fake offers: a test can assert "this client behaves as CB requires" by
-asking for zero findings. A finding is recorded whether or not the breach was refused
-(``mode: enforce`` refuses what it can; ``mode: report`` lets it pass and only records it).
+asking for zero findings. A finding is recorded whether or not the breach was refused:
+``mode: enforce`` refuses what it can; ``mode: report`` relaxes only the login-frequency rule (a second
+login within the interval is let in), and every other breach is still refused and recorded.
 """
 
 from __future__ import annotations
