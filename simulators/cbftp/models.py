@@ -69,7 +69,10 @@ class CBModel(CBAccountBook, FindingBook, Outbox):
                 self.journal.record(SIM, "cb.attachment_received", session, relation_id=relation_id, name=name,
                                     size=fingerprint.size)
             else:
-                self._take_order(relation_id, name, path, fingerprint, session)
+                # The record of the order and its answer in out/ commit together: a crash in between
+                # leaves neither, and recovery takes the order again (never an order without answer).
+                with self.store.transaction():
+                    self._take_order(relation_id, name, path, fingerprint, session)
             self._archive(relation_id, path, fingerprint)
 
     def _archive(self, relation_id: str, path: Path, fingerprint: Fingerprint) -> None:
@@ -117,6 +120,7 @@ class CBModel(CBAccountBook, FindingBook, Outbox):
     def recover(self) -> None:
         """After a crash: a file published in in/ but not yet taken is taken now; one taken (recorded,
         answered) but not yet moved out of in/ is only moved, so it is neither lost nor taken twice."""
+        self.settle_vanished_out_files()
         for account in self.accounts():
             inbox = self.folder(account.relation_id, "in")
             for path in sorted(inbox.iterdir()) if inbox.is_dir() else []:
@@ -132,7 +136,7 @@ class CBModel(CBAccountBook, FindingBook, Outbox):
     def issue_invoice(self, relation_id: str, issue_date: date | None = None, credit: bool = False,
                       number: str | None = None, lines: int | None = None) -> dict:
         """Issue one service invoice: UBL + PDF, delivered by the account's channel (seed 002 §3.1)."""
-        # Faker, fpdf2 and the UBL schema load with the first invoice, not at start-up.
+        # Faker, the PDF writer and the UBL schema load with the first invoice, not at start-up.
         from .invoices import generate_invoice
         from .pdf import render_pdf
         from .profile import check_cb_profile
@@ -154,18 +158,20 @@ class CBModel(CBAccountBook, FindingBook, Outbox):
             names = (f"{relation_id}_{invoice.number}.xml", f"{relation_id}_{invoice.number}.pdf")
             self.store.atomic_write(self.invoice_path(invoice.number, "xml"), xml)  # kept for the admin API
             self.store.atomic_write(self.invoice_path(invoice.number, "pdf"), pdf)
-            if account.invoice_channel in ("ftp", "both"):
-                self.place_out(relation_id, names[0], xml, "invoice")
-                self.place_out(relation_id, names[1], pdf, "invoice")
-            if account.invoice_channel in ("email", "both"):
-                self._mail(account.email, invoice.number, relation_id, [(names[0], xml, "application", "xml"),
-                                                                         (names[1], pdf, "application", "pdf")])
+            # The invoice's row (which takes its number) and its files in out/ commit together: after a
+            # crash in between, the number is free again and the next invoice overwrites the orphans.
             with self.store.transaction() as db:
                 db.execute("INSERT INTO cb_invoices (number, relation_id, issue_date, type_code, payable, channel, "
                            "xml_name, pdf_name, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
                            (invoice.number, relation_id, invoice.issue_date.isoformat(), invoice.type_code,
                             str(invoice.payable_amount), account.invoice_channel, names[0], names[1],
                             format_instant(self.clock.now())))
+                if account.invoice_channel in ("ftp", "both"):
+                    self.place_out(relation_id, names[0], xml, "invoice")
+                    self.place_out(relation_id, names[1], pdf, "invoice")
+            if account.invoice_channel in ("email", "both"):  # after the commit: never mail an unrecorded invoice
+                self._mail(account.email, invoice.number, relation_id, [(names[0], xml, "application", "xml"),
+                                                                         (names[1], pdf, "application", "pdf")])
         self.journal.record(SIM, "cb.invoice_issued", relation_id=relation_id, number=invoice.number,
                             channel=account.invoice_channel, payable=str(invoice.payable_amount))
         return self.invoice(invoice.number)

@@ -77,6 +77,19 @@ class Outbox:
             self.journal.record(SIM, "file.removed", session, relation_id=relation_id, folder="out", name=name,
                                 reason="downloaded")
 
+    def settle_vanished_out_files(self) -> None:
+        """After a crash: a file of out/ removed (downloaded or deleted) just before the crash, before its
+        state was written, is marked removed now, so its expiry later does not claim it expired."""
+        rows = self.store.query_dicts("SELECT id, relation_id, name FROM cb_files WHERE folder = 'out' "
+                                      "AND state = 'present'")
+        gone = [r for r in rows if not (self.folder(r["relation_id"], "out") / r["name"]).exists()]
+        with self.store.transaction() as db:
+            for row in gone:
+                db.execute("UPDATE cb_files SET state = 'removed' WHERE id = ?", (row["id"],))
+        for row in gone:
+            self.journal.record(SIM, "file.removed", relation_id=row["relation_id"], folder="out", name=row["name"],
+                                reason="removed before a restart")
+
     def on_deleted(self, relation_id: str, name: str, session: str | None) -> None:
         """The client deleted a file in out/ itself (allowed: it is the client's to fetch or drop)."""
         self._set_state(relation_id, name, "deleted")

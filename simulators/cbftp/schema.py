@@ -21,7 +21,7 @@ CREATE TABLE IF NOT EXISTS cb_files (
     size INTEGER NOT NULL,
     sha256 TEXT NOT NULL,
     at TEXT NOT NULL,
-    state TEXT NOT NULL,              -- present, processed, downloaded, expired
+    state TEXT NOT NULL,              -- in: processed; out: present, downloaded, deleted, expired, removed
     detail TEXT
 );
 CREATE INDEX IF NOT EXISTS cb_files_name ON cb_files (relation_id, folder, name);

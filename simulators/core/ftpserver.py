@@ -89,7 +89,13 @@ class StagedUpload:
             # Still before the 226 reply: what the upload triggers (a meta file's .ok or .error) is
             # done by the time the client hears "226", whatever else talks to the simulator meanwhile.
             if self.on_published is not None:
-                self.on_published(self)
+                try:
+                    self.on_published(self)
+                except BaseException:
+                    # The client hears "send the file again": so the file must not stay, or the second
+                    # attempt would meet the first (a name already taken).
+                    self.final_path.unlink(missing_ok=True)
+                    raise
         else:
             self._fh.close()
             self.staging.unlink(missing_ok=True)

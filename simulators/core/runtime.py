@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .clock import Clock, SystemClock, VirtualClock
+from .clock import Clock
+from .clockstate import durable_clock
 from .config import SimConfig, register_section
 from .journal import Journal
 from .lifecycle import Endpoint
@@ -34,6 +35,8 @@ SIMULATORS: dict[str, str] = {
     "mailbox": "simulators.mailbox.service:MailboxSimulator",
     "digipoort": "simulators.digipoort.service:DigipoortSimulator",
     "cbftp": "simulators.cbftp.service:CBSimulator",
+    "vies": "simulators.vies.service:ViesSimulator",
+    "twinfield": "simulators.twinfield.service:TwinfieldSimulator",
 }
 
 
@@ -119,11 +122,11 @@ class Runtime:
             ftp_logger.addHandler(logging.NullHandler())
         ftp_logger.setLevel(config.log_level.upper())
         state_dir = Path(config.state_dir)
-        if clock is None:
-            clock = VirtualClock(config.start) if config.clock == "virtual" else SystemClock()
-        self.clock = clock
         self.store = Store(state_dir, config.durability)
         self.store.sweep_staging()
+        if clock is None:
+            clock = durable_clock(config.clock, config.start, self.store)
+        self.clock = clock
         self.journal = Journal(state_dir / "journal.db", clock)
         self.scheduler = Scheduler(clock, self.store)
         self.rules = Rules(self.store)

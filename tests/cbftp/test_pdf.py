@@ -56,7 +56,8 @@ def test_same_invoice_same_bytes_and_the_creation_date_is_the_issue_date():
 def test_dutch_and_other_characters_do_not_crash_it():
     invoice = make(2, customer_name="Uitgeverij Zoë & Ünal – Łódź “Książki” €")
     _, text = read(render_pdf(invoice))
-    assert "Uitgeverij Zoë & Ünal - Lódz \"Ksiazki\" EUR" in text
+    # WinAnsi has the en dash, curly quotes and €; only Ł, ź and ą lose what it lacks.
+    assert "Uitgeverij Zoë & Ünal – Lódz “Ksiazki” €" in text
 
 
 def test_transliteration_keeps_latin1_and_replaces_the_rest():

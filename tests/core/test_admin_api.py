@@ -115,12 +115,13 @@ def test_livez_and_readyz(api, rt):
     ready = api.get("readyz")
     assert ready.status_code == 200
     assert ready.json() == {"status": "ready", "endpoints": len(rt.endpoints)}
-    assert {e.name for e in rt.endpoints} == {"admin", "digipoort-ftp", "mailbox-smtp", "cb-ftps"}
+    assert {e.name for e in rt.endpoints} == {"admin", "digipoort-ftp", "mailbox-smtp", "cb-ftps", "vies-soap",
+                                                "twinfield-http"}
 
 
 def test_endpoints_list_admin_and_digipoort_ftp_with_real_ports(api):
     endpoints = {e["name"]: e for e in api.get("api/endpoints").json()}
-    assert set(endpoints) == {"admin", "digipoort-ftp", "mailbox-smtp", "cb-ftps"}
+    assert set(endpoints) == {"admin", "digipoort-ftp", "mailbox-smtp", "cb-ftps", "vies-soap", "twinfield-http"}
 
     admin = endpoints["admin"]
     assert (admin["simulator"], admin["protocol"], admin["tls"]) == ("core", "http", "none")
@@ -411,9 +412,9 @@ def test_reset_of_one_simulator(api, rt):
 
 
 def test_reset_of_an_unknown_simulator_is_refused(api):
-    assert_error(api.post("api/reset", params={"sim": "twinfield"}), 400, "bad_request",
-                 "unknown simulator 'twinfield'", "digipoort")
-    assert_error(api.post("api/reset", json={"sim": "twinfield"}), 400, "bad_request", "'twinfield'")
+    assert_error(api.post("api/reset", params={"sim": "exactonline"}), 400, "bad_request",
+                 "unknown simulator 'exactonline'", "digipoort")
+    assert_error(api.post("api/reset", json={"sim": "exactonline"}), 400, "bad_request", "'exactonline'")
 
 
 # -- HTTP-level errors ----------------------------------------------------------------------------------

@@ -13,6 +13,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import yaml
+
+from simulators.core.runtime import settings_for_tests
 
 from simulators.core.clock import monotonic, real_sleep
 from simulators.mailbox.send import send_message
@@ -92,7 +95,9 @@ class Sim:
         self.state = tmp_path / "state"
         self.admin_port = free_port()
         self.config = tmp_path / "koppelsim.yaml"
-        self.config.write_text("mailbox:\n  port: 0\ndigipoort:\n  port: 0\n")
+        # Every listener on a free port (settings_for_tests): fixed defaults would clash with other
+        # process tests running in parallel.
+        self.config.write_text(yaml.safe_dump(settings_for_tests()))
         self.log = tmp_path / "sim.log"
         self.process: subprocess.Popen | None = None
 

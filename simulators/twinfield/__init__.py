@@ -1,0 +1,1 @@
+"""Twinfield: OAuth login host and accounting cluster (ProcessXml, Finder, Session SOAP services) in one."""

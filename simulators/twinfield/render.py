@@ -1,0 +1,363 @@
+"""Stored records as Twinfield's response XML (the shapes of the public fixtures).
+
+* transactions: php-twinfield ``salesTransactionGetResponse.xml`` / ``journalTransactionGetResponse.xml``
+* dimensions: murb/twinfield ``cluster_processxml_customer_create_success.xml``
+* sales invoices: murb ``cluster_processxml_invoice_create_success.xml`` / ``..._read_success.xml``
+* VAT codes: php-twinfield ``vatCodeGetResponse.xml``; offices: ``officeOauthGetResponse.xml``
+* match sets: php-twinfield ``single-matchset.xml``
+
+Names (``name``/``shortname`` attributes) are looked up from the model, as Twinfield enriches them.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from lxml import etree
+
+from ..core.clock import parse_instant
+from .ledger import LEVELS, TYPE_NAMES, twinfield_stamp
+from .money import fmt, fmt_date, parse_date, plus_days
+from .transactions import journal_of
+
+if TYPE_CHECKING:
+    from .models import TwinfieldModel
+
+E = etree.Element
+
+
+def sub(parent: etree._Element, tag: str, text: Any = None, **attrs: Any) -> etree._Element:
+    child = etree.SubElement(parent, tag, {k: "" if v is None else str(v) for k, v in attrs.items()})
+    if text is not None:
+        child.text = str(text)
+    return child
+
+
+class Renderer:
+    def __init__(self, model: "TwinfieldModel") -> None:
+        self.model = model
+
+    # -- names ------------------------------------------------------------------------------------------
+
+    def _dim_attrs(self, office: str, code: str | None, level: int) -> dict:
+        dim = self.model.ledger.find(office, code, level) if code else None
+        if dim is None:
+            return {}
+        attrs = {"name": dim["name"], "shortname": dim["data"].get("shortname", ""), "type": dim["type"],
+                 "inuse": "true", "vatcode": (dim["data"].get("financials") or {}).get("vatcode", ""),
+                 "vatobligatory": "false"}
+        return attrs
+
+    def _office_attrs(self, code: str) -> dict:
+        office = self.model.directory.find_office(code)
+        return {"name": office.name, "shortname": office.shortname} if office else {}
+
+    def _vat_attrs(self, office: str, code: str | None) -> dict:
+        vat = self.model.vat.get(office, code) if code else None
+        return {"name": vat["name"], "shortname": vat["shortname"]} if vat else {}
+
+    # -- transactions -----------------------------------------------------------------------------------
+
+    def transaction(self, txn: dict, attrs: dict | None = None) -> etree._Element:
+        root_attrs = {k: v for k, v in (attrs or {}).items() if k not in ("destiny", "result", "msg", "msgtype")}
+        root = E("transaction", {**root_attrs, "result": "1", "location": txn["location"]})
+        office = txn["office"]
+        journal = journal_of(self.model.directory.find_office(office), txn["code"]) or \
+            {"name": txn["code"], "shortname": txn["code"]}
+        header = sub(root, "header")
+        sub(header, "office", office, **self._office_attrs(office))
+        sub(header, "code", txn["code"], name=journal["name"], shortname=journal["shortname"])
+        sub(header, "currency", txn["currency"], name="Euro", shortname="Euro")
+        sub(header, "date", txn["date"])
+        sub(header, "period", txn["period"])
+        if txn["invoicenumber"]:
+            sub(header, "invoicenumber", txn["invoicenumber"])
+        if txn["duedate"]:
+            sub(header, "duedate", txn["duedate"])
+        sub(header, "origin", "import")
+        sub(header, "originreference", "")
+        user = self.model.directory.caller(self.model.directory.office(office).organisation, txn["user"])
+        name = user.user_name if user else txn["user"]
+        sub(header, "user", txn["user"].upper(), name=name, shortname=name)
+        for tag, text in txn["header"].get("extras") or []:
+            sub(header, tag, text)
+        sub(header, "number", txn["number"])
+        lines = sub(root, "lines")
+        for line in txn["lines"]:
+            self._line(lines, office, txn, line)
+        return root
+
+    def _line(self, lines: etree._Element, office: str, txn: dict, line: dict) -> None:
+        el = sub(lines, "line", type=line["type"], id=line["id"])
+        sub(el, "dim1", line["dim1"], **self._dim_attrs(office, line["dim1"], 1))
+        if line["dim2"]:
+            sub(el, "dim2", line["dim2"], **self._dim_attrs(office, line["dim2"], 2))
+        if line["dim3"]:
+            sub(el, "dim3", line["dim3"])
+        sub(el, "debitcredit", line["debitcredit"])
+        sub(el, "value", line["value"])
+        if line["description"] is not None or line["type"] == "total":
+            sub(el, "description", line["description"])
+        journal = txn["header"].get("kind")
+        if line["invoicenumber"] or (journal != "sales" and line["type"] == "detail"):
+            sub(el, "invoicenumber", line["invoicenumber"] or "")  # journal lines always carry one
+        for name in ("performancetype", "performancecountry", "performancevatnumber", "performancedate"):
+            if line[name]:
+                sub(el, name, line[name])
+        if line["type"] in ("detail", "vat") and line["vatcode"]:
+            sub(el, "vatcode", line["vatcode"], **self._vat_attrs(office, line["vatcode"]))
+        sub(el, "rate", "1")
+        sub(el, "basevalue", line["value"])
+        sub(el, "reprate", "1")
+        sub(el, "repvalue", line["value"])
+        if line["type"] == "detail" and line["vatvalue"] is not None:
+            sub(el, "vatvalue", line["vatvalue"])
+            sub(el, "vatbasevalue", line["vatvalue"])
+        if line["type"] == "vat":
+            sub(el, "vatturnover", line["vatturnover"] or "0.00")
+            sub(el, "vatbaseturnover", line["vatturnover"] or "0.00")
+            if line["baseline"]:
+                sub(el, "baseline", line["baseline"])
+        if line["type"] == "total":
+            vat_total = fmt(sum((Decimal(v["value"]) for v in txn["lines"] if v["type"] == "vat"), Decimal(0)))
+            sub(el, "vattotal", vat_total)
+            sub(el, "vatbasetotal", vat_total)
+        for tag, text in line["extra"] or []:
+            sub(el, tag, text)
+        if line["matchable"] and line["type"] != "total":
+            # [CHOSEN] an open item's due date: the booking's, or 30 days after its date
+            due = txn["duedate"] or fmt_date(plus_days(parse_date(txn["date"]), 30))
+            sub(el, "duedate", due)
+        if line["matchable"]:
+            sub(el, "matchlevel", "2")
+            sub(el, "customersupplier", "2")
+            open_value = fmt(abs(Decimal(line["openvalue"] or "0")))
+            sub(el, "openvalue", open_value)
+            sub(el, "openbasevalue", open_value)
+            sub(el, "openrepvalue", open_value)
+        sub(el, "matchstatus", line["matchstatus"])
+        if line["matchnumber"]:
+            sub(el, "matchnumber", line["matchnumber"])
+
+    # -- dimensions -------------------------------------------------------------------------------------
+
+    def dimension(self, dim: dict) -> etree._Element:
+        data = dim["data"]
+        office = dim["office"]
+        root = E("dimension", {"status": data.get("status") or "active", "result": "1"})
+        sub(root, "office", office, **self._office_attrs(office))
+        sub(root, "type", dim["type"], name=TYPE_NAMES.get(dim["type"], dim["type"]),
+            shortname=TYPE_NAMES.get(dim["type"], dim["type"]))
+        sub(root, "code", dim["code"])
+        sub(root, "uid", dim["uid"])
+        sub(root, "name", dim["name"])
+        sub(root, "shortname", data.get("shortname") or "")
+        sub(root, "inuse", "true" if self.model.ledger.in_use(office, dim["code"]) else "false")
+        sub(root, "behaviour", "normal")
+        sub(root, "modified", twinfield_stamp(parse_instant(dim["modified_at"])))
+        sub(root, "touched", "0")
+        for tag in ("beginperiod", "beginyear", "endperiod", "endyear"):
+            sub(root, tag, "0")
+        for tag in ("website", "cocnumber", "vatnumber"):
+            sub(root, tag, data.get(tag) or "")
+        sub(root, "editdimensionname", "true")
+        fin = sub(root, "financials")
+        level = LEVELS.get(dim["type"], 1)
+        given = data.get("financials") or {}
+        if dim["type"] in ("DEB", "CRD"):
+            sub(fin, "matchtype", "customersupplier")
+            sub(fin, "accounttype", "inherit")
+            sub(fin, "subanalyse", "false")
+            sub(fin, "duedays", given.get("duedays") or "30")
+            sub(fin, "level", str(level))
+            sub(fin, "payavailable", given.get("payavailable") or "false")
+            sub(fin, "meansofpayment", given.get("meansofpayment") or "none")
+            sub(fin, "paycode", given.get("paycode") or "")
+            sub(fin, "ebilling", given.get("ebilling") or "false")
+            sub(fin, "ebillmail", given.get("ebillmail") or "")
+            sub(fin, "substitutionlevel", "1")
+            control = given.get("substitutewith") or "1300"
+            control_dim = self.model.ledger.find(office, control, 1)
+            sub(fin, "substitutewith", control, name=control_dim["name"] if control_dim else "", shortname="",
+                dimensiontype="BAS", id=control_dim["uid"] if control_dim else "")
+            sub(fin, "relationsreference", given.get("relationsreference") or "")
+            sub(fin, "vattype", None, name="", shortname="")
+            vat = given.get("vatcode") or ""
+            if vat:
+                sub(fin, "vatcode", vat, **self._vat_attrs(office, vat))
+            else:
+                sub(fin, "vatcode", None, fixed="false")
+            sub(fin, "vatobligatory", "false")
+            sub(fin, "performancetype", "")
+            mandate = sub(fin, "collectmandate")
+            sub(mandate, "id", dim["code"])
+            sub(mandate, "signaturedate", "")
+            sub(fin, "collectionschema", "core")
+            childvalidations = sub(fin, "childvalidations")
+            sub(childvalidations, "childvalidation", control, type="code", level="1")
+            credit = sub(root, "creditmanagement")
+            for tag, text in (("responsibleuser", ""), ("basecreditlimit", "0.00"), ("sendreminder", "true"),
+                              ("reminderemail", ""), ("freetext1", ""), ("freetext2", ""), ("freetext3", ""),
+                              ("comment", "")):
+                sub(credit, tag, text)
+            sub(credit, "blocked", "false", locked="false", modified="")
+            remittance = sub(root, "remittanceadvice")
+            sub(remittance, "sendtype", "ToFileManager")
+            sub(remittance, "sendmail", "")
+        else:
+            sub(fin, "matchtype", data.get("matchtype") or "notmatchable")
+            sub(fin, "accounttype", "balance" if dim["type"] == "BAS" else
+                ("profitandloss" if dim["type"] == "PNL" else "inherit"))
+            sub(fin, "subanalyse", "false")
+            sub(fin, "level", str(level))
+        addresses = sub(root, "addresses")
+        for address in data.get("addresses") or []:
+            el = sub(addresses, "address", id=address.get("id", "1"), type=address.get("type", "invoice"),
+                     default=address.get("default", "true"))
+            for tag in ("name", "country", "ictcountrycode", "city", "postcode", "telephone", "telefax", "email",
+                        "contact", "field1", "field2", "field3", "field4", "field5", "field6"):
+                value = address.get(tag) or (address.get("country") if tag == "ictcountrycode" else "") or ""
+                if tag == "country" and value:
+                    sub(el, tag, value, name=_COUNTRIES.get(value, value), shortname="")
+                else:
+                    sub(el, tag, value)
+        if dim["type"] == "CRD":
+            sub(root, "groups")  # suppliers' groups and payment conditions: kept empty [CHOSEN]
+            sub(root, "paymentconditions")
+        banks = sub(root, "banks")
+        for bank in data.get("banks") or []:
+            el = sub(banks, "bank", default=bank.get("default", "true"))
+            for tag, value in bank.items():
+                if tag != "default" and isinstance(value, str):
+                    sub(el, tag, value)
+        return root
+
+    def dimension_list(self, office: str, dimtype: str, dims: list[dict]) -> etree._Element:
+        root = E("dimensions", {"office": office, "type": dimtype, "result": "1"})
+        for dim in dims:
+            sub(root, "dimension", dim["code"], name=dim["name"], shortname=dim["data"].get("shortname") or "")
+        return root
+
+    # -- VAT codes, offices -----------------------------------------------------------------------------
+
+    def vat(self, vat: dict) -> etree._Element:
+        root = E("vat", {"status": "active", "result": "1"})
+        sub(root, "code", vat["code"])
+        sub(root, "name", vat["name"])
+        sub(root, "shortname", vat["shortname"])
+        sub(root, "type", vat["type"])
+        percentages = sub(root, "percentages")
+        for pct in vat["percentages"]:
+            el = sub(percentages, "percentage", status="active", inuse="true")
+            sub(el, "date", pct["date"])
+            sub(el, "percentage", f"{float(pct['percentage']):.9f}")
+            sub(el, "name", vat["name"])
+            sub(el, "shortname", vat["shortname"])
+            accounts = sub(el, "accounts")
+            account = sub(accounts, "account", id="1")
+            dim = self.model.ledger.find(vat["office"], pct["account"], 1)
+            sub(account, "dim1", pct["account"], name=dim["name"] if dim else "", shortname="", dimensiontype="BAS")
+            sub(account, "groupcountry", "NL", name="Nederland", shortname="")
+            sub(account, "group", pct.get("group") or "")
+            sub(account, "percentage", "100.0")
+            sub(account, "linetype", "vat")
+        return root
+
+    def vat_list(self, office: str, codes: list[dict]) -> etree._Element:
+        root = E("vats", {"office": office, "result": "1"})  # [CHOSEN] the shape of <list><type>vat</type>
+        for vat in codes:
+            sub(root, "vat", vat["code"], name=vat["name"], shortname=vat["shortname"], type=vat["type"])
+        return root
+
+    def offices(self, codes: list[str]) -> etree._Element:
+        root = E("offices", {"result": "1"})
+        for code in codes:
+            office = self.model.directory.office(code)
+            sub(root, "office", code, name=office.name, shortname=office.shortname)
+        return root
+
+    # -- sales invoices ---------------------------------------------------------------------------------
+
+    def invoice(self, inv: dict, attrs: dict | None = None) -> etree._Element:
+        data = inv["data"]
+        root_attrs = {k: v for k, v in (attrs or data.get("raw_attrs") or {}).items()
+                      if k not in ("result", "msg", "msgtype")}
+        root = E("salesinvoice", {**root_attrs, "result": "1"})
+        header = sub(root, "header")
+        h = data["header"]
+        for tag in ("office", "invoicetype", "invoicenumber", "invoicedate", "duedate", "bank",
+                    "invoiceaddressnumber", "deliveraddressnumber", "customer", "period", "currency", "status",
+                    "paymentmethod", "headertext", "footertext"):
+            sub(header, tag, h.get(tag) or "")
+        if data.get("financials"):
+            fin = sub(root, "financials")
+            sub(fin, "code", data["financials"]["code"])
+            sub(fin, "number", data["financials"]["number"])
+        lines = sub(root, "lines")
+        for line in data["lines"]:
+            el = sub(lines, "line", id=line["id"])
+            sub(el, "article", line["article"])
+            if "valueexcl" not in line:
+                sub(el, "description", line.get("description") or "")
+                continue
+            for tag in ("subarticle", "quantity", "units", "allowdiscountorpremium", "description", "valueexcl",
+                        "vatvalue", "valueinc", "unitspriceexcl"):
+                sub(el, tag, line.get(tag) or "")
+            for tag in ("freetext1", "freetext2", "freetext3"):
+                sub(el, tag, "")
+            sub(el, "dim1", line["dim1"], **self._dim_attrs(inv["office"], line["dim1"], 1))
+            sub(el, "vatcode", line["vatcode"], name=line["vatname"], shortname=line["vatshortname"], type="sales")
+            sub(el, "performancetype", line.get("performancetype") or "")
+            sub(el, "performancedate", line.get("performancedate") or "")
+        vatlines = sub(root, "vatlines")
+        for v in data["vatlines"]:
+            el = sub(vatlines, "vatline")
+            sub(el, "vatcode", v["vatcode"], name=v["name"], shortname=v["shortname"],
+                percentage=f"{float(v['percentage']):.9f}")
+            sub(el, "vatvalue", v["vatvalue"])
+            sub(el, "performancetype", "")
+            sub(el, "performancedate", "")
+        totals = sub(root, "totals")
+        sub(totals, "valueexcl", data["totals"]["valueexcl"])
+        sub(totals, "valueinc", data["totals"]["valueinc"])
+        return root
+
+    # -- match sets -------------------------------------------------------------------------------------
+
+    def match_set(self, record: dict) -> etree._Element:
+        root = E("set", {"result": "1"})
+        sub(root, "office", record["office"], **self._office_attrs(record["office"]))
+        sub(root, "matchcode", record["matchcode"], name=record["matchcode_name"])
+        sub(root, "matchdate", record["matchdate"])
+        lines = sub(root, "lines")
+        dims = []
+        for line in record["lines"]:
+            el = sub(lines, "line", result="1")
+            journal = journal_of(self.model.directory.find_office(record["office"]), line["code"]) or \
+                {"name": line["code"], "shortname": line["code"]}
+            sub(el, "transcode", line["code"], name=journal["name"], shortname=journal["shortname"])
+            sub(el, "transnumber", line["number"])
+            sub(el, "transline", line["id"])
+            sub(el, "matchvalue", line["matchvalue"])
+            sub(el, "origin", "import")
+            sub(el, "status", line["location"])
+            sub(el, "dim1", line["dim1"])
+            sub(el, "dim2", line["dim2"] or "")
+            sub(el, "matchlevel", "2")
+            for tag in ("basevalueopen", "repvalueopen", "valueopen"):
+                sub(el, tag, line["openvalue"])
+            sub(el, "matchvaluerep", line["matchvalue"])
+            sub(el, "matchvaluecur", line["matchvalue"])
+            if line["dim2"] and line["dim2"] not in dims:
+                dims.append(line["dim2"])
+        dimensions = sub(root, "dimensions")
+        for code in dims:
+            sub(dimensions, "dimension", code, level="2", matchnumber=record["matchnumber"])
+        sub(root, "value", record["value"])
+        return root
+
+
+_COUNTRIES = {"NL": "Nederland", "BE": "België", "DE": "Duitsland", "FR": "Frankrijk", "GB": "Verenigd Koninkrijk",
+              "ES": "Spanje", "IT": "Italië", "AT": "Oostenrijk", "LU": "Luxemburg", "DK": "Denemarken"}
+

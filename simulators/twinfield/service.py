@@ -1,0 +1,131 @@
+"""The Twinfield simulator as the runtime sees it: model + one HTTP listener (login host and cluster) + admin routes.
+
+Scriptable faults (rules, ``sim: twinfield``), matched against the request's first element
+(``kind``: transaction / dimension / salesinvoice / match / read / list / browse, ``office``, ``code``,
+``invoicenumber``, ``type``, ...) and ``operation``, ``service``, ``user``:
+
+* ``reject: {msg, msgtype}`` - the element is refused with this message (nothing stored);
+* ``timeout: {booked: false|true, mode: drop|gateway|hold, seconds}`` - the connection drops (or a 504),
+  before or after the booking is stored: the case a koppeling must survive without booking twice;
+* ``fault: {code, message, http}`` - a SOAP fault with Twinfield's detail code;
+* ``throttle: {retry_after}`` - a 429 with Retry-After;
+* ``delay: {seconds}`` - answer late (real seconds, at most 30: for concurrency tests).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..core.clock import parse_duration
+from ..core.lifecycle import Endpoint
+from ..core.runtime import Context, Simulator
+from .config import TwinfieldConfig
+from .models import SIM, TwinfieldModel
+from .ratelimit import RateLimiter
+
+if TYPE_CHECKING:
+    from flask import Blueprint
+
+    from ..core.httpserver import HTTPListener
+
+_ACTIONS = {
+    "reject": {"msg": str, "msgtype": str},
+    "timeout": {"booked": bool, "mode": str, "seconds": (int, float)},
+    "fault": {"code": int, "message": str, "http": int},
+    "throttle": {"retry_after": int},
+    "delay": {"seconds": (int, float)},
+}
+
+
+def validate_rule(rule: dict) -> None:
+    action = next(k for k in rule if k not in ("when", "name"))
+    if action not in _ACTIONS:
+        raise ValueError(f"unknown Twinfield rule action {action!r}; known: {', '.join(_ACTIONS)}")
+    body = rule[action]
+    if not isinstance(body, dict):
+        raise ValueError(f"'{action}' must be an object")
+    allowed = _ACTIONS[action]
+    for key, value in body.items():
+        if key not in allowed:
+            raise ValueError(f"{action}: unknown field {key!r}; known: {', '.join(allowed)}")
+        if not isinstance(value, allowed[key]) or (allowed[key] is int and isinstance(value, bool)):
+            raise ValueError(f"{action}.{key} has the wrong type: {value!r}")
+    if action == "timeout" and body.get("mode", "drop") not in ("drop", "gateway", "hold"):
+        raise ValueError("timeout.mode must be drop, gateway or hold")
+    if action == "reject" and body.get("msgtype", "error") not in ("error", "warning"):
+        raise ValueError("reject.msgtype must be error or warning")
+
+
+class TwinfieldSimulator(Simulator):
+    name = SIM
+    config_class = TwinfieldConfig
+
+    def __init__(self, ctx: Context, config: TwinfieldConfig) -> None:
+        super().__init__(ctx, config)
+        ctx.rules.register(SIM, validate_rule)
+        self.model = TwinfieldModel(ctx, config)
+        self.limiter = RateLimiter(ctx.clock.now, parse_duration(config.rate_window), config.rate_limit_per_ip,
+                                   config.rate_limit_per_client, config.max_concurrent_per_organisation)
+        self.listener: "HTTPListener | None" = None
+
+    @classmethod
+    def settings_for_tests(cls) -> dict:
+        return {"port": 0}
+
+    @property
+    def base_url(self) -> str:
+        return self.listener.url if self.listener else "http://127.0.0.1"
+
+    @property
+    def cluster_url(self) -> str:
+        return (self.config.cluster_url or self.base_url).rstrip("/")
+
+    @property
+    def login_url(self) -> str:
+        return (self.config.login_url or self.base_url).rstrip("/")
+
+    def start(self) -> list[Endpoint]:
+        from ..core.httpserver import HTTPListener
+        from .web import create_app  # Flask only when the simulator serves
+
+        if self.listener is None:
+            app = create_app(self)
+            listener = HTTPListener("koppelsim-twinfield", self.ctx.config.host, self.ctx.config.port(self.config.port),
+                                    app.wsgi_app_dropping, max_body_bytes=self.config.max_body_bytes)
+            listener.start()
+            self.listener = listener
+        self.model.auth.login_url = self.login_url
+        self.model.auth.cluster_url = self.cluster_url
+        clients = ", ".join(f"client {c['client_id']!r} secret {c['client_secret']!r}"
+                            for c in self.model.directory.clients(secrets=True))
+        users = [c for c in self.credentials() if "user" in c]
+        return [Endpoint(
+            name="twinfield-http", simulator=SIM, protocol="http", host=self.listener.host, port=self.listener.port,
+            url=self.base_url + "/",
+            notes=f"Twinfield login host + cluster (/auth/authentication/connect/authorize, "
+                  f"/webservices/processxml.asmx?wsdl); OAuth {clients}",
+            credentials=users,
+        )]
+
+    def stop(self) -> None:
+        listener, self.listener = self.listener, None
+        if listener is not None:
+            listener.stop()
+
+    def reset(self) -> None:
+        self.model.reset()
+        self.limiter.reset()
+
+    def blueprint(self) -> "Blueprint":
+        from .routes import create_blueprint  # Flask only when the admin API is served
+
+        return create_blueprint(self)
+
+    def credentials(self) -> list[dict]:
+        """Test credentials as they are now: users (with their offices) and OAuth clients."""
+        directory = self.model.directory
+        users = [{"user": u["user"], "password": directory.user_password(u["organisation"], u["user"]),
+                  "organisation": u["organisation"], "offices": u["offices"]} for u in directory.users()]
+        clients = [{"client_id": c["client_id"], "client_secret": c["client_secret"],
+                    "redirect_uris": c["redirect_uris"]} for c in directory.clients(secrets=True)]
+        return users + clients

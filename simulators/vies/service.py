@@ -1,0 +1,89 @@
+"""The VIES simulator as the runtime sees it: model + SOAP over HTTP listener + admin routes + rules."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..core.errors import ConfigError
+from ..core.httpserver import HTTPListener
+from ..core.lifecycle import Endpoint
+from ..core.runtime import Context, Simulator
+from .config import ViesConfig
+from .errors import FAULT_CODES
+from .models import SIM, ViesModel, fault_code
+from .soap import BASE, SoapApp
+from .wsdl import load_wsdl
+
+if TYPE_CHECKING:
+    from flask import Blueprint
+
+RULE_ANSWER_FIELDS = {"valid", "name", "address"}
+
+
+def validate_rule(rule: dict) -> None:
+    """``fault: MS_UNAVAILABLE`` (or ``{code: ...}``), or ``answer: {valid, name, address}``."""
+    action = next(k for k in rule if k not in ("when", "name"))
+    value: Any = rule[action]
+    if action == "fault":
+        if isinstance(value, dict) and set(value) - {"code"}:
+            raise ValueError(f"'fault' takes only 'code', got {sorted(value)}")
+        code = fault_code(value) if isinstance(value, (str, dict)) else None
+        if code not in FAULT_CODES:
+            raise ValueError(f"'fault' must name a VIES fault ({', '.join(FAULT_CODES)}), got {value!r}")
+    elif action == "answer":
+        if not isinstance(value, dict) or set(value) - RULE_ANSWER_FIELDS:
+            raise ValueError(f"'answer' is an object with {', '.join(sorted(RULE_ANSWER_FIELDS))}, "
+                             f"got {value!r}")
+        if "valid" in value and not isinstance(value["valid"], bool):
+            raise ValueError("answer.valid must be true or false")
+    else:
+        raise ValueError(f"unknown VIES rule action {action!r}; known: fault, answer")
+
+
+class ViesSimulator(Simulator):
+    name = SIM
+    config_class = ViesConfig
+
+    def __init__(self, ctx: Context, config: ViesConfig) -> None:
+        super().__init__(ctx, config)
+        ctx.rules.register(SIM, validate_rule)
+        if config.wsdl_path:
+            try:  # a broken replacement WSDL stops the start, not every client that asks for it
+                load_wsdl(config.wsdl_path, "http://check/")
+            except (OSError, ValueError) as exc:
+                raise ConfigError(f"vies.wsdl_path: {exc}") from exc
+        self.model = ViesModel(ctx, config)
+        self.listener: HTTPListener | None = None
+
+    @classmethod
+    def settings_for_tests(cls) -> dict:
+        return {"port": 0}
+
+    def start(self) -> list[Endpoint]:
+        if self.listener is None:
+            listener = HTTPListener("koppelsim-vies-soap", self.ctx.config.host,
+                                    self.ctx.config.port(self.config.port),
+                                    SoapApp(self.model, self.config, self.ctx.journal),
+                                    max_body_bytes=self.config.max_body_bytes)
+            listener.start()
+            self.listener = listener
+        url = self.listener.url
+        return [Endpoint(
+            name="vies-soap", simulator=SIM, protocol="http", host=self.listener.host,
+            port=self.listener.port, tls="none", url=f"{url}{BASE}/checkVatService.wsdl",
+            notes=f"VIES checkVat, SOAP 1.1; test service {BASE}/checkVatTestService.wsdl; "
+                  "numbers at /api/vies/numbers",
+        )]
+
+    def stop(self) -> None:
+        listener, self.listener = self.listener, None
+        if listener is not None:
+            listener.stop()
+
+    def reset(self) -> None:
+        self.model.reset()
+
+    def blueprint(self) -> "Blueprint":
+        from .routes import create_blueprint  # Flask only when the admin API is served
+
+        return create_blueprint(self.model)

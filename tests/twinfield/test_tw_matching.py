@@ -1,0 +1,116 @@
+"""Matching (afletteren) through the real client, open items (browse 100 and the IVT finder)."""
+
+from __future__ import annotations
+
+import pytest
+
+from clients.twinfield import TwinfieldError
+
+
+def sale(client, invoicenumber: str, total: str = "121.00", excl: str = "100.00") -> str:
+    return client.post_transaction("VRK", [
+        {"type": "total", "dim1": "1300", "dim2": "4000", "debitcredit": "debit", "value": total},
+        {"type": "detail", "dim1": "8000", "debitcredit": "credit", "value": excl, "vatcode": "VH"}],
+        invoicenumber=invoicenumber, date="20261120")
+
+
+def payment(client, invoicenumber: str, amount: str = "121.00") -> str:
+    return client.post_transaction("MEMO", [
+        {"dim1": "2000", "debitcredit": "debit", "value": amount, "description": "tr-9 betaling",
+         "invoicenumber": invoicenumber},
+        {"dim1": "1300", "dim2": "4000", "debitcredit": "credit", "value": amount, "description": invoicenumber,
+         "invoicenumber": invoicenumber}], date="20261121")
+
+
+def test_a_payment_matched_against_its_sale_closes_both_open_items(tw, customer):
+    client = tw.client()
+    number = sale(client, "5869")
+    payment(client, "5869")
+    items = client.open_items(customer="4000", invoicenumber="5869")
+    assert sorted((i["code"], i["open"]) for i in items) == [("MEMO", "-121.00"), ("VRK", "121.00")]
+    answer = client.match([(i["code"], i["number"], i["line"]) for i in items], matchdate="20261121")
+    assert answer.get("result") == "1"
+    matched = answer.find("set")
+    assert matched.findtext("value") == "0.00" and matched.find("matchcode").get("name") == "Debiteuren afletteren"
+    assert [ln.findtext("valueopen") for ln in matched.findall("lines/line")] == ["0.00", "0.00"]
+    assert client.open_items(customer="4000") == []
+    total = tw.model.booking("NLA000001", "VRK", number)["lines"][0]
+    assert (total["matchstatus"], total["openvalue"], total["matchnumber"]) == ("matched", "0.00", "1")
+    assert tw.model.matches()[0]["matchdate"] == "20261121"
+
+
+def test_a_partial_match_leaves_the_rest_open(tw, customer):
+    client = tw.client()
+    number = sale(client, "P1")
+    payment(client, "P1", amount="21.00")
+    memo = [i for i in client.open_items(customer="4000") if i["code"] == "MEMO"][0]
+    client.send("<match><set><office>NLA000001</office><matchcode>170</matchcode><lines>"
+                f"<line><transcode>VRK</transcode><transnumber>{number}</transnumber><transline>1</transline>"
+                "<matchvalue>21.00</matchvalue></line>"
+                f"<line><transcode>MEMO</transcode><transnumber>{memo['number']}</transnumber><transline>2</transline>"
+                "</line></lines></set></match>")
+    assert [(i["code"], i["open"]) for i in client.open_items(customer="4000")] == [("VRK", "100.00")]
+    found = client.search("IVT", "*", options={"dim2": "4000"})
+    assert found.columns == ["Factuurnr.", "Bedrag", "Debiteur", "Naam", "Debet/credit"]
+    assert found.rows == [["P1", "100.00", "4000", "Jan Jansen", "D"]]
+
+
+def test_refusals_name_the_problem(tw, customer):
+    client = tw.client()
+    number = sale(client, "M1")
+    with pytest.raises(TwinfieldError) as missing:
+        client.match([("VRK", number, "1"), ("VRK", "202699999", "1")])
+    assert "De regel bestaat niet." in missing.value.texts
+    with pytest.raises(TwinfieldError) as not_zero:
+        client.match([("VRK", number, "1"), ("VRK", sale(client, "M2", "242.00", "200.00"), "1")])
+    assert not_zero.value.texts == ["Het saldo van de af te letteren regels is niet nul (363.00)."]
+    with pytest.raises(TwinfieldError) as detail:
+        client.match([("VRK", number, "1"), ("VRK", number, "2")])
+    assert "De regel kan niet worden afgeletterd." in detail.value.texts
+    with pytest.raises(TwinfieldError) as code:
+        client.send(f"<match><set><office>NLA000001</office><matchcode>999</matchcode><lines><line><transcode>VRK"
+                    f"</transcode><transnumber>{number}</transnumber><transline>1</transline></line></lines></set>"
+                    "</match>")
+    assert "Afletter-code 999 bestaat niet." in code.value.texts
+    # nothing was matched by the refused sets
+    assert tw.model.matches() == []
+
+
+def test_the_same_line_cannot_be_matched_twice(tw, customer):
+    client = tw.client()
+    sale(client, "T1")
+    payment(client, "T1")
+    lines = [(i["code"], i["number"], i["line"]) for i in client.open_items(customer="4000")]
+    client.match(lines)
+    with pytest.raises(TwinfieldError) as again:
+        client.match(lines)
+    assert "De regel is al volledig afgeletterd." in again.value.texts
+
+
+def test_browse_100_has_the_real_column_shape(tw, customer):
+    client = tw.client()
+    number = sale(client, "B100")
+    root = client.send('<columns code="100"><column><field>fin.trs.head.office</field><operator>equal</operator>'
+                       "<from>NLA000001</from></column><column><field>fin.trs.head.number</field><label>"
+                       "transaction_number</label><visible>true</visible></column><column><field>"
+                       "fin.trs.line.openvaluesigned</field><label>open_value</label><visible>true</visible>"
+                       "</column><column><field>fin.trs.line.matchstatus</field><label>status</label><visible>true"
+                       "</visible></column><column><field>fin.trs.line.availableforpayruns</field><visible>true"
+                       "</visible></column></columns>")
+    assert (root.tag, root.get("result"), root.get("first"), root.get("last"), root.get("total")) == \
+        ("browse", "1", "1", "1", "1")
+    assert [(td.get("label"), td.get("type"), td.text) for td in root.find("th")] == [
+        ("transaction_number", "Decimal", "fin.trs.head.number"), ("open_value", "Value", "fin.trs.line.openvaluesigned"),
+        ("status", "String", "fin.trs.line.matchstatus"), ("", "String", "fin.trs.line.availableforpayruns")]
+    row = root.find("tr")
+    cells = {td.get("field"): (td.text, td.get("name")) for td in row.findall("td")}
+    assert cells["fin.trs.head.number"] == (number, None)
+    assert cells["fin.trs.line.matchstatus"] == ("available", "Beschikbaar")
+    assert cells["fin.trs.line.availableforpayruns"] == ("true", "Ja")
+    assert [el.text for el in row.find("key")] == ["NLA000001", "VRK", number, "1"]
+
+
+def test_an_unknown_browse_code_is_refused(tw, customer):
+    root = tw.process('<columns code="123"><column><field>fin.trs.head.office</field><from>NLA000001</from></column>'
+                      "</columns>")
+    assert root.get("result") == "0" and root.get("msg") == "Browse-code 123 bestaat niet."
