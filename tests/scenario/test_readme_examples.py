@@ -1,4 +1,4 @@
-"""The README's scenario examples are real scenarios: they load and they pass."""
+"""The scenario examples of the README and docs/ are real scenarios: they load and they pass."""
 
 import re
 from pathlib import Path
@@ -9,8 +9,9 @@ from simulators.scenario.catalogue import full_vocabulary
 from simulators.scenario.loader import load_scenario
 from simulators.scenario.runner import bind_core, run_scenario
 
-README = Path(__file__).resolve().parents[2] / "README.md"
-EXAMPLES = [block for block in re.findall(r"```yaml\n(.*?)```", README.read_text(), re.S)
+REPO = Path(__file__).resolve().parents[2]
+DOCUMENTS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+EXAMPLES = [block for document in DOCUMENTS for block in re.findall(r"```yaml\n(.*?)```", document.read_text(), re.S)
             if block.startswith("name:")]
 
 
