@@ -36,6 +36,7 @@ SIMULATORS: dict[str, str] = {
     "digipoort": "simulators.digipoort.service:DigipoortSimulator",
     "cbftp": "simulators.cbftp.service:CBSimulator",
     "vies": "simulators.vies.service:ViesSimulator",
+    "ccvshop": "simulators.ccvshop.service:CCVShopSimulator",
     "twinfield": "simulators.twinfield.service:TwinfieldSimulator",
 }
 
@@ -91,6 +92,10 @@ class Simulator:
     def credentials(self) -> list[dict]:
         """Test credentials as they are now (accounts can change at run time)."""
         return []
+
+    def join(self, others: dict[str, "Simulator"]) -> None:
+        """Meet the other simulators of this runtime, before anything starts. The real counterparts know
+        of each other (a shop's ICP customers have VAT numbers VIES knows); a simulator links up here."""
 
     def recover(self) -> None:
         """Finish work a crash interrupted; runs before any listener accepts a connection."""
@@ -150,6 +155,8 @@ class Runtime:
             self.journal.close()
             self.store.close()
             raise
+        for sim in self.simulators.values():
+            sim.join({name: other for name, other in self.simulators.items() if other is not sim})
         self.endpoints: list[Endpoint] = self.ctx.endpoints  # one list: simulators find each other's listeners
         self.admin = None
         self._started = False

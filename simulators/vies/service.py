@@ -8,7 +8,7 @@ from ..core.errors import ConfigError
 from ..core.httpserver import HTTPListener
 from ..core.lifecycle import Endpoint
 from ..core.runtime import Context, Simulator
-from .config import ViesConfig
+from .config import KnownNumber, ViesConfig
 from .errors import FAULT_CODES
 from .models import SIM, ViesModel, fault_code
 from .soap import BASE, SoapApp
@@ -54,6 +54,7 @@ class ViesSimulator(Simulator):
                 raise ConfigError(f"vies.wsdl_path: {exc}") from exc
         self.model = ViesModel(ctx, config)
         self.listener: HTTPListener | None = None
+        self._shop: Any = None  # the CCV Shop simulator's model, when it runs beside us
 
     @classmethod
     def settings_for_tests(cls) -> dict:
@@ -80,8 +81,27 @@ class ViesSimulator(Simulator):
         if listener is not None:
             listener.stop()
 
+    def join(self, others: dict[str, Simulator]) -> None:
+        # The shop's customers: every VAT number the CCV Shop simulator puts on an order is known here,
+        # valid or not as the shop's data says, so a koppeling's ICP check meets consistent answers.
+        shop = others.get("ccvshop")
+        if shop is not None:
+            self._shop = shop.model
+            shop.model.vat_number_listeners.append(self._learn)
+
+    def _learn(self, entry: dict) -> None:
+        try:
+            known = KnownNumber(entry["full"], valid=entry["registered"], name=entry["name"] or None,
+                                address=entry["address"] or None)
+        except ValueError:
+            return  # not a member state's number (a Swiss or British customer): VIES cannot know it
+        self.model.put_number(known, source="ccvshop")
+
     def reset(self) -> None:
         self.model.reset()
+        if self._shop is not None:
+            for entry in self._shop.vat_numbers():
+                self._learn(entry)
 
     def blueprint(self) -> "Blueprint":
         from .routes import create_blueprint  # Flask only when the admin API is served

@@ -116,12 +116,12 @@ def test_livez_and_readyz(api, rt):
     assert ready.status_code == 200
     assert ready.json() == {"status": "ready", "endpoints": len(rt.endpoints)}
     assert {e.name for e in rt.endpoints} == {"admin", "digipoort-ftp", "mailbox-smtp", "cb-ftps", "vies-soap",
-                                                "twinfield-http"}
+                                                "ccvshop-http", "twinfield-http"}
 
 
 def test_endpoints_list_admin_and_digipoort_ftp_with_real_ports(api):
     endpoints = {e["name"]: e for e in api.get("api/endpoints").json()}
-    assert set(endpoints) == {"admin", "digipoort-ftp", "mailbox-smtp", "cb-ftps", "vies-soap", "twinfield-http"}
+    assert set(endpoints) == {"admin", "digipoort-ftp", "mailbox-smtp", "cb-ftps", "vies-soap", "ccvshop-http", "twinfield-http"}
 
     admin = endpoints["admin"]
     assert (admin["simulator"], admin["protocol"], admin["tls"]) == ("core", "http", "none")
