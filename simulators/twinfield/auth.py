@@ -120,7 +120,10 @@ class Auth:
             raise OAuthError("invalid_request", description="This login request is unknown or was not completed.")
         params = request["params"]
         with self.store.transaction() as db:
-            db.execute("DELETE FROM tw_login_requests WHERE id=?", (request_id,))
+            # Used up in the statement that checks it: a consent form posted twice gives one code
+            if db.execute("DELETE FROM tw_login_requests WHERE id=?", (request_id,)).rowcount != 1:
+                raise OAuthError("invalid_request",
+                                 description="This login request is unknown or was not completed.")
         if not allow:
             return self._redirect(params, {"error": "access_denied"})
         code = self._new_token()
@@ -159,7 +162,10 @@ class Auth:
                 or parse_instant(grant["expires_at"]) <= now:
             raise OAuthError("invalid_grant")
         with self.store.transaction() as db:
-            db.execute("UPDATE tw_codes SET used=1 WHERE code=?", (code,))
+            # Spent in the same statement that checks it: two token requests racing with one code get
+            # one set of tokens, not two.
+            if db.execute("UPDATE tw_codes SET used=1 WHERE code=? AND used=0", (code,)).rowcount != 1:
+                raise OAuthError("invalid_grant")
         return self.issue(client, grant["organisation"], grant["user"], grant["scope"], grant["auth_time"],
                           nonce=grant["nonce"], id_token=True)
 

@@ -249,6 +249,8 @@ TOTAL_LINE_NOT_ALLOWED = "Een memoriaalboeking heeft geen totaalregel."
 LINE_NOT_MATCHABLE = "De regel kan niet worden afgeletterd."
 LINE_ALREADY_MATCHED = "De regel is al volledig afgeletterd."
 MATCH_TOO_LARGE = "Het af te letteren bedrag is groter dan het openstaande bedrag."
+LINE_TWICE_IN_SET = "De regel staat meer dan eens in de afletterset."
+BOOKING_MATCHED = "De boeking is (gedeeltelijk) afgeletterd; maak de aflettering eerst ongedaan."
 PERFORMANCE_TYPE_REQUIRED = "Het prestatietype (goods of services) is verplicht bij een ICP btw-code."
 PERFORMANCE_TYPE_INVALID = "Het prestatietype moet goods of services zijn."
 PERFORMANCE_COUNTRY_REQUIRED = "Het land van prestatie is verplicht bij een ICP btw-code."
@@ -257,6 +259,14 @@ PERFORMANCE_DATE_REQUIRED = "De prestatiedatum is verplicht bij diensten met een
 EMAIL_TOO_LONG = "Het e-mailadres mag maximaal 200 tekens bevatten."
 NAME_REQUIRED = "Naam is verplicht."
 NO_FREE_CODE = "Er is geen vrije code meer binnen het formaat van dit dimensietype."
+
+
+def line_id_invalid(text: str) -> str:
+    return f"Ongeldig regelnummer: {text}."
+
+
+def line_id_twice(text: str) -> str:
+    return f"Regelnummer {text} komt meer dan eens voor."
 
 
 def performance_country_invalid(country: str) -> str:
@@ -290,7 +300,8 @@ MESSAGES = [
     control_account_needs_customer("1300"), not_a_control_account("8000"), transaction_not_found("VRK", "1"),
     article_unknown("X"), customer_unknown("9999"), matchcode_unknown("999"), match_not_zero(Decimal("1")),
     unknown_element("x"), unknown_read_type("x"), browse_unknown("999"), TOO_FEW_LINES, NO_TOTAL_LINE,
-    TOTAL_LINE_NOT_ALLOWED, LINE_NOT_MATCHABLE, LINE_ALREADY_MATCHED, MATCH_TOO_LARGE,
+    TOTAL_LINE_NOT_ALLOWED, LINE_NOT_MATCHABLE, LINE_ALREADY_MATCHED, MATCH_TOO_LARGE, LINE_TWICE_IN_SET,
+    BOOKING_MATCHED, line_id_invalid("a"), line_id_twice("1"),
     PERFORMANCE_TYPE_REQUIRED, PERFORMANCE_TYPE_INVALID, PERFORMANCE_COUNTRY_REQUIRED,
     PERFORMANCE_VATNUMBER_REQUIRED, PERFORMANCE_DATE_REQUIRED, EMAIL_TOO_LONG, NAME_REQUIRED, NO_FREE_CODE,
     performance_country_invalid("NL"), performance_vatnumber_invalid("X"))]

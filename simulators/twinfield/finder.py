@@ -11,7 +11,7 @@ still open, and it lists every open item on a customer (sales and memo lines ali
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from fnmatch import fnmatchcase
 
 from .directory import Caller, Directory
@@ -30,6 +30,17 @@ class FinderResult:
 
 def _error(code: str, text: str) -> FinderResult:
     return FinderResult(messages=[{"Type": "Error", "Text": text, "Code": code}], has_data=False)
+
+
+DECIMAL_OPTIONS = ("openvalue", "value")  # IVT's amount options (the WSDL's InvalidDecimalOptionValue)
+
+
+def _decimal(text: str) -> Decimal | None:
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
 
 
 def _like(pattern: str, *values: str) -> bool:
@@ -60,6 +71,10 @@ class Finder:
                 return _error("OptionMandatory", "De optie office is verplicht.")
             if not caller.may_reach(office):
                 return _error("NoAccessToOffice", f"Geen toegang tot administratie {office}.")
+        for option in DECIMAL_OPTIONS:
+            if options.get(option) and _decimal(options[option]) is None:
+                return _error("InvalidDecimalOptionValue",
+                              f"De waarde {options[option]} van optie {option} is geen bedrag.")
         columns, rows = handlers[kind](caller, office, pattern, search_field, options)
         start = first_row - 1
         page = rows[start:start + max_rows] if max_rows else rows[start:]
@@ -98,9 +113,9 @@ class Finder:
                 if options.get(option) and options[option] != value:
                     break
             else:
-                if options.get("openvalue") and Decimal(options["openvalue"]) != abs(open_value):
+                if options.get("openvalue") and _decimal(options["openvalue"]) != abs(open_value):
                     continue
-                if options.get("value") and Decimal(options["value"]) != Decimal(r["value"]):
+                if options.get("value") and _decimal(options["value"]) != Decimal(r["value"]):
                     continue
                 invoice = r["invoicenumber"] or r["head_inv"] or ""
                 amount = f"{abs(open_value):.2f}"

@@ -42,6 +42,7 @@ class Matching:
             except BadValue as exc:
                 outcome.add(("matchdate",), str(exc))
         found = []
+        named: set[tuple] = set()
         for i, wanted in enumerate(given.get("lines") or []):
             ref = ("line", i)
             number = (wanted.get("transnumber") or "").strip()
@@ -53,6 +54,12 @@ class Matching:
             if line is None:
                 outcome.add(ref, errors.LINE_NOT_FOUND)
                 continue
+            # Every value below is read before anything is written: a line named twice would have its
+            # open value spent twice (an invoice of 121.00 closing a payment of 242.00).
+            if (line["txn"], line["id"]) in named:
+                outcome.add(ref, errors.LINE_TWICE_IN_SET)
+                continue
+            named.add((line["txn"], line["id"]))
             if not line["matchable"]:
                 outcome.add(ref, errors.LINE_NOT_MATCHABLE)
                 continue
@@ -92,10 +99,11 @@ class Matching:
             db.execute("INSERT INTO tw_matches (office, matchcode, matchdate, matchnumber, value, lines, created_at)"
                        " VALUES (?,?,?,?,?,?,?)",
                        (office, matchcode, fmt_date(day), number, fmt(total), json.dumps(lines), stamp))
+        # The answer shows each line's open value as it was before this match (php-twinfield's
+        # single-matchset.xml: valueopen 12.63 next to matchvalue 5.26; -5.26 next to -5.26).
         outcome.record = {"office": office, "matchcode": matchcode, "matchcode_name": MATCHCODES[matchcode],
                           "matchdate": fmt_date(day), "matchnumber": number, "value": fmt(total), "lines": [
-                              {**self.transactions.line(office, line["code"], line["number"], line["id"]),
-                               "matchvalue": fmt(value), "index": i} for i, line, value in found]}
+                              {**line, "matchvalue": fmt(value), "index": i} for i, line, value in found]}
         return outcome
 
     def list(self, office: str | None = None) -> list[dict]:

@@ -36,6 +36,7 @@ from ..core.matching import value_matches
 from ..scenario.vocabulary import Vocabulary
 from .config import Client, Dimension, Office, Organisation, User, VatCode
 from .models import SIM
+from .transactions import Settings
 
 _TEXT = {"type": "string"}
 _VALUE = {"type": ["string", "number"]}
@@ -352,6 +353,8 @@ def _given(run, value: dict) -> None:
     sim.limiter.limits = {"ip": sim.config.rate_limit_per_ip, "client": sim.config.rate_limit_per_client}
     sim.limiter.concurrent = sim.config.max_concurrent_per_organisation
     sim.limiter.window = parse_duration(sim.config.rate_window)
+    # The model took its tolerance from the config when it was built: a scenario's setting must reach it too
+    model.transactions.settings = Settings(vat_tolerance=Decimal(str(sim.config.vat_tolerance)))
     for raw in value.get("organisations", []):
         model.directory.put_organisation(build(Organisation, raw, where, "given.twinfield.organisations"))
     for raw in value.get("offices", []):

@@ -80,6 +80,14 @@ def _normalise(body: bytes, content_type: str) -> bytes:
     return _DECLARATION.sub(b"", encoded, count=1)
 
 
+def string_document(text: str) -> bytes:
+    """A document sent as a string (``ProcessXmlString``'s ``xmlRequest``): UTF-8, its XML declaration dropped.
+
+    A string holds characters, not bytes, so an encoding it declares says nothing: a .NET client writing
+    its request through a StringWriter declares ``encoding="utf-16"``, and Twinfield reads the string."""
+    return _DECLARATION.sub(b"", text.lstrip("\ufeff").encode("utf-8"), count=1)
+
+
 def _unreadable(reason: str, line: int | None = None) -> str:
     where = f" ({line}, 1)" if line else ""
     return f"Server was unable to read request. ---> There is an error in XML document{where}. ---> {reason}"

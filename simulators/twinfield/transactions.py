@@ -18,6 +18,7 @@ database transaction: a booking is either there with all its lines, or not at al
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -50,6 +51,13 @@ EU_COUNTRIES = {"AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "EL", "GR", "ES"
                 "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK", "XI"}
 MAX_DESCRIPTION = 40  # [CHOSEN] Twinfield's line description field; seed 003's koppeling keeps it to 35
 MAX_INVOICENUMBER = 40  # seed 003: the koppeling keeps invoice numbers to 40 characters
+# [CHOSEN] a line id is a number (every public request and response numbers its lines 1, 2, 3, ...);
+# nine digits at most, so it always fits the stored integer.
+LINE_ID = re.compile(r"[0-9]{1,9}")
+# "baseline: Only if line type is vat. Value of the baseline tag is a reference to the line ID of the VAT
+# rate" (php-twinfield's field documentation): the VAT code's account line, <account id="1"> in every
+# VAT code here; the recorded sales and purchase transactions both answer <baseline>1</baseline>.
+VAT_RATE_LINE = "1"
 LINE_FIELDS = ("dim1", "dim2", "dim3", "debitcredit", "value", "vatcode", "vatvalue", "description",
                "invoicenumber", "performancetype", "performancecountry", "performancevatnumber", "performancedate")
 
@@ -90,6 +98,7 @@ class Transactions:
             outcome.add(("header", "currency"), errors.currency_unknown(currency))
         existing = self._existing(office.code, code, header, outcome)
         parsed = [self._line(office.code, i, line, day, journal, outcome) for i, line in enumerate(lines)]
+        self._check_line_ids(parsed, outcome)
         if journal and len(lines) < 2:
             outcome.add((), errors.TOO_FEW_LINES)
         if journal and journal["kind"] == "sales":
@@ -152,7 +161,19 @@ class Transactions:
             outcome.add(("header", "number"), errors.transaction_not_found(code, number))
         elif found["location"] != "temporary":
             outcome.add((), errors.NOT_CONCEPT)
+        elif _is_matched(found):
+            outcome.add((), errors.BOOKING_MATCHED)
         return found
+
+    @staticmethod
+    def _check_line_ids(parsed: list[dict], outcome: Outcome) -> None:
+        seen: set[int] = set()
+        for p in parsed:
+            if not p["id_ok"]:
+                continue  # already refused as not a number
+            if int(p["id"]) in seen:
+                outcome.add(("line", p["index"]), errors.line_id_twice(p["id"]))
+            seen.add(int(p["id"]))
 
     def _invoicenumber_taken(self, office: str, code: str, invoicenumber: str, existing: dict | None) -> bool:
         rows = self.store.query("SELECT id FROM tw_transactions WHERE office=? AND code=? AND invoicenumber=?",
@@ -162,9 +183,13 @@ class Transactions:
     def _line(self, office: str, index: int, line: dict, day: date, journal: dict | None,
               outcome: Outcome) -> dict:
         ref = ("line", index)
-        parsed: dict[str, Any] = {"index": index, "id": (line.get("id") or "").strip() or str(index + 1),
-                                  "type": (line.get("type") or "detail").strip().lower(), "signed": None,
-                                  "extras": line.get("extras") or []}
+        given_id = (line.get("id") or "").strip()
+        id_ok = not given_id or LINE_ID.fullmatch(given_id) is not None
+        if not id_ok:
+            outcome.add(ref, errors.line_id_invalid(given_id))
+        parsed: dict[str, Any] = {"index": index, "id": given_id if given_id and id_ok else str(index + 1),
+                                  "id_ok": id_ok, "type": (line.get("type") or "detail").strip().lower(),
+                                  "signed": None, "extras": line.get("extras") or []}
         for name in LINE_FIELDS:
             parsed[name] = (line.get(name) or "").strip() or None
         if parsed["type"] not in ("total", "detail", "vat"):
@@ -239,7 +264,9 @@ class Transactions:
             outcome.add(ref + ("performancevatnumber",), errors.PERFORMANCE_VATNUMBER_REQUIRED)
         else:
             prefixed = number if number[:2].isalpha() else (("EL" if country == "GR" else country) + number)
-            if not eu_vat.is_valid(prefixed) or (country and prefixed[:2] not in (country, "EL", "XI")):
+            # The number must be one of the performance country's own (Greece's numbers start with EL)
+            own = {country, "EL"} if country in ("GR", "EL") else {country}
+            if not eu_vat.is_valid(prefixed) or (country and prefixed[:2] not in own):
                 outcome.add(ref + ("performancevatnumber",), errors.performance_vatnumber_invalid(number))
         if kind == "services" and not parsed["performancedate"]:
             outcome.add(ref + ("performancedate",), errors.PERFORMANCE_DATE_REQUIRED)
@@ -263,7 +290,7 @@ class Transactions:
             key = (vat["code"], p["performancetype"], p["performancecountry"], p["performancevatnumber"],
                    p["performancedate"])
             group = groups.setdefault(key, {"vat": vat, "pct": in_force, "vat_signed": ZERO, "turnover": ZERO,
-                                            "baseline": p["id"], "perf": key[1:]})
+                                            "baseline": VAT_RATE_LINE, "perf": key[1:]})
             group["vat_signed"] += line_vat
             group["turnover"] += p["signed"]
         if sent:
@@ -273,7 +300,7 @@ class Transactions:
                 if p["vat"] and not p["dim1"]:
                     p["dim1"] = p["vat"][1]["account"]
             return []
-        next_id = max((int(p["id"]) for p in parsed if p["id"].isdigit()), default=len(parsed)) + 1
+        next_id = max((int(p["id"]) for p in parsed), default=0) + 1
         made = []
         for group in groups.values():
             signed = group["vat_signed"]
@@ -335,7 +362,7 @@ class Transactions:
                     "vatturnover, description, invoicenumber, performancetype, performancecountry, "
                     "performancevatnumber, performancedate, baseline, matchable, openvalue, matchstatus, extra) "
                     "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (txn_id, int(p["id"]) if str(p["id"]).isdigit() else p["index"] + 1, p["type"], p["dim1"],
+                    (txn_id, int(p["id"]), p["type"], p["dim1"],
                      p["dim2"], p["dim3"], p["debitcredit"], fmt(p["value"]), p["vatcode"],
                      fmt(abs(p["line_vat"])) if p.get("line_vat") is not None else None,
                      fmt(p["vatturnover"]) if p.get("vatturnover") is not None else None, p["description"],
@@ -385,11 +412,19 @@ class Transactions:
             outcome.add(("number",), errors.transaction_not_found(code, number))
         elif found["location"] != "temporary":
             outcome.add((), errors.NOT_CONCEPT)
+        elif _is_matched(found):
+            outcome.add((), errors.BOOKING_MATCHED)
         else:
             with self.store.transaction() as db:
                 db.execute("DELETE FROM tw_transactions WHERE id=?", (found["id"],))
             outcome.record = found
         return outcome
+
+
+def _is_matched(txn: dict) -> bool:
+    """[CHOSEN] a booking with a (partly) matched line is not changed or deleted: the match set and the
+    other side of it would point at lines that are gone, and the other side would stay closed."""
+    return any(line["matchnumber"] for line in txn["lines"])
 
 
 def booking_view(txn: dict) -> dict:

@@ -157,8 +157,8 @@ class SoapCall:
         limit = self.sim.config.max_body_bytes
         try:
             if call.operation == "ProcessXmlString":
-                text = call.arg("xmlRequest") or ""
-                root = parse_xml(text.encode("utf-8"), max_bytes=limit, what="xmlRequest")
+                root = parse_xml(soap.string_document(call.arg("xmlRequest") or ""), max_bytes=limit,
+                                 what="xmlRequest")
             elif call.operation == "ProcessXmlDocument":
                 holder = call.body.find(f"{{{soap.TNS}}}xmlRequest")
                 if holder is None:

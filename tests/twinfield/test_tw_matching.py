@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from clients.twinfield import TwinfieldError
+from clients.twinfield import TwinfieldError, TwinfieldFault
 
 
 def sale(client, invoicenumber: str, total: str = "121.00", excl: str = "100.00") -> str:
@@ -32,7 +32,9 @@ def test_a_payment_matched_against_its_sale_closes_both_open_items(tw, customer)
     assert answer.get("result") == "1"
     matched = answer.find("set")
     assert matched.findtext("value") == "0.00" and matched.find("matchcode").get("name") == "Debiteuren afletteren"
-    assert [ln.findtext("valueopen") for ln in matched.findall("lines/line")] == ["0.00", "0.00"]
+    # valueopen is what was open before this match (php-twinfield's single-matchset.xml: 12.63 next to 5.26)
+    opened = sorted((ln.findtext("matchvalue"), ln.findtext("valueopen")) for ln in matched.findall("lines/line"))
+    assert opened == [("-121.00", "-121.00"), ("121.00", "121.00")]
     assert client.open_items(customer="4000") == []
     total = tw.model.booking("NLA000001", "VRK", number)["lines"][0]
     assert (total["matchstatus"], total["openvalue"], total["matchnumber"]) == ("matched", "0.00", "1")
@@ -114,3 +116,45 @@ def test_an_unknown_browse_code_is_refused(tw, customer):
     root = tw.process('<columns code="123"><column><field>fin.trs.head.office</field><from>NLA000001</from></column>'
                       "</columns>")
     assert root.get("result") == "0" and root.get("msg") == "Browse-code 123 bestaat niet."
+
+
+def test_a_line_named_twice_in_one_set_is_refused_and_nothing_is_matched(tw, customer):
+    """Its open value would be spent twice: a sale of 121.00 closing a payment of 242.00."""
+    client = tw.client()
+    number = sale(client, "D1")
+    memo = payment(client, "D1", amount="242.00")
+    with pytest.raises(TwinfieldError) as twice:
+        client.match([("VRK", number, "1"), ("VRK", number, "1"), ("MEMO", memo, "2")])
+    assert twice.value.texts == ["De regel staat meer dan eens in de afletterset."]
+    assert tw.model.matches() == []
+    assert sorted((i["code"], i["open"]) for i in client.open_items(customer="4000")) == \
+        [("MEMO", "-242.00"), ("VRK", "121.00")]
+
+
+def test_a_matched_concept_booking_can_be_neither_changed_nor_deleted(tw, customer, sales_xml):
+    """Else the match set and the payment, still closed, would point at lines that are gone."""
+    client = tw.client()
+    number = sale(client, "X1")
+    memo = payment(client, "X1")
+    client.match([("VRK", number, "1"), ("MEMO", memo, "2")])
+    with pytest.raises(TwinfieldError) as delete:
+        client.send(f'<transaction action="delete"><office>NLA000001</office><code>VRK</code>'
+                    f"<number>{number}</number></transaction>")
+    assert delete.value.texts == ["De boeking is (gedeeltelijk) afgeletterd; maak de aflettering eerst ongedaan."]
+    changed = sales_xml("X1").replace("<currency>EUR</currency>",
+                                      f"<currency>EUR</currency><number>{number}</number>")
+    with pytest.raises(TwinfieldError) as update:
+        client.send(changed)
+    assert "De boeking is (gedeeltelijk) afgeletterd; maak de aflettering eerst ongedaan." in update.value.texts
+    kept = tw.model.booking("NLA000001", "VRK", number)["lines"][0]
+    assert (kept["matchstatus"], kept["matchnumber"]) == ("matched", "1") and len(tw.model.matches()) == 1
+
+
+def test_an_amount_option_that_is_no_amount_is_a_finder_message_not_a_crash(tw, customer):
+    client = tw.client()
+    sale(client, "F1")
+    with pytest.raises(TwinfieldFault) as refused:
+        client.search("IVT", "*", options={"openvalue": "abc"})
+    assert refused.value.message == "InvalidDecimalOptionValue: De waarde abc van optie openvalue is geen bedrag."
+    found = client.search("IVT", "*", options={"openvalue": "121"})
+    assert found.rows == [["F1", "121.00", "4000", "Jan Jansen", "D"]]

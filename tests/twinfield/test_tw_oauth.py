@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from clients.twinfield import OAuthError
+from simulators.twinfield.auth import OAuthError as GrantRefused
 
 AUTH = "/auth/authentication/connect"
 SCOPE = "openid twf.user twf.organisation twf.organisationUser offline_access"
@@ -160,6 +161,59 @@ def test_an_authorization_code_expires(tw, param):
         "grant_type": "authorization_code", "code": param(answer.headers["Location"], "code"),
         "redirect_uri": "http://localhost/callback"})
     assert late.status_code == 400 and late.json() == {"error": "invalid_grant"}
+
+
+def test_one_code_gives_one_set_of_tokens_even_when_two_exchanges_race(tw, param, monkeypatch):
+    """The second exchange is run at the worst moment: after the first has read the unused code, before it
+    spends it. Only one of them may get tokens."""
+    page = authorize(tw)
+    request_id = re.search(r'name="request" value="([0-9a-f]+)"', page.text).group(1)
+    requests.post(tw.base + "/auth/authentication/login", timeout=TIMEOUT, data={
+        "request": request_id, "organisation": "KOPPELSIM", "username": "koppeling", "password": "koppeling-secret"})
+    answer = requests.post(tw.base + "/auth/authentication/consent", data={"request": request_id, "decision": "allow"},
+                           timeout=TIMEOUT, allow_redirects=False)
+    code = param(answer.headers["Location"], "code")
+    auth = tw.model.auth
+    client = tw.model.directory.client("koppelsim")
+    read = auth.store.query_dicts
+    raced: list = []
+
+    def read_then_race(sql, args=()):
+        rows = read(sql, args)
+        if "FROM tw_codes" in sql and not raced:
+            raced.append(None)  # once: the racing exchange reads the code through here too
+            raced[0] = auth.token_from_code(client, code, "http://localhost/callback")
+        return rows
+
+    monkeypatch.setattr(auth.store, "query_dicts", read_then_race)
+    with pytest.raises(GrantRefused) as second:
+        auth.token_from_code(client, code, "http://localhost/callback")
+    assert second.value.error == "invalid_grant" and "access_token" in raced[0]
+    monkeypatch.undo()
+    assert len([t for t in auth.tokens() if t["kind"] == "access"]) == 1
+
+
+def test_a_consent_posted_twice_at_once_gives_one_code(tw, monkeypatch):
+    page = authorize(tw)
+    request_id = re.search(r'name="request" value="([0-9a-f]+)"', page.text).group(1)
+    requests.post(tw.base + "/auth/authentication/login", timeout=TIMEOUT, data={
+        "request": request_id, "organisation": "KOPPELSIM", "username": "koppeling", "password": "koppeling-secret"})
+    auth = tw.model.auth
+    read = auth.store.query_dicts
+    raced: list = []
+
+    def read_then_race(sql, args=()):
+        rows = read(sql, args)
+        if "FROM tw_login_requests" in sql and not raced:
+            raced.append(None)
+            raced[0] = auth.consent(request_id, True)
+        return rows
+
+    monkeypatch.setattr(auth.store, "query_dicts", read_then_race)
+    with pytest.raises(GrantRefused):
+        auth.consent(request_id, True)
+    monkeypatch.undo()
+    assert "code=" in raced[0] and auth.store.query("SELECT COUNT(*) FROM tw_codes")[0][0] == 1
 
 
 def test_the_discovery_document_names_the_endpoints_here(tw):

@@ -160,6 +160,18 @@ def test_a_utf16_declaration_on_utf8_bytes_is_read_by_the_http_charset(tw, soap)
     assert result_of(tw.post("processxml", body)).get("result") == "1"
 
 
+@pytest.mark.parametrize("declaration", ['<?xml version="1.0" encoding="utf-16"?>',
+                                         '\ufeff<?xml version="1.0" encoding="utf-8"?>'])
+def test_the_xml_request_string_may_declare_any_encoding(tw, soap, declaration):
+    """A string has no bytes to decode: a .NET client writing its request through a StringWriter declares
+    utf-16, and Twinfield reads the string as it is (this used to be fault 187, "Invalid XML data.")."""
+    body = soap.envelope(soap.process_string(declaration + "<list><type>offices</type></list>"), tw.token())
+    assert result_of(tw.post("processxml", body)).get("result") == "1"
+    doctype = soap.envelope(soap.process_string('<?xml version="1.0" encoding="utf-16"?><!DOCTYPE x [<!ENTITY e '
+                                                '"e">]><list><type>offices</type></list>'), tw.token())
+    assert fault_of(tw.post("processxml", doctype))["code"] == "187"  # still no DTD behind the declaration
+
+
 @pytest.mark.parametrize("attack", [
     '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>',
     '<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>',

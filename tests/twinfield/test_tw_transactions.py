@@ -49,6 +49,9 @@ def test_the_response_is_the_stored_booking_with_number_period_and_vat_line(tw, 
     assert detail.findtext("vatvalue") == "21.00" and detail.findtext("matchstatus") == "notmatchable"
     assert (vat.get("type"), vat.get("id"), vat.findtext("value"), vat.findtext("vatturnover")) == \
         ("vat", "3", "21.00", "100.00")
+    # baseline names the VAT rate's line (the VH account line, id 1), not a detail line: the recorded
+    # salesTransactionGetResponse.xml answers <baseline>1</baseline> for its detail line 2
+    assert vat.findtext("baseline") == "1"
 
 
 def test_unbalanced_booking_gets_the_real_text_and_is_not_stored(tw, customer, sales_xml):
@@ -187,6 +190,11 @@ def test_icp_lines_need_performance_type_country_and_a_valid_vat_number(tw, cust
                                                   "</performancecountry><performancevatnumber>DE000000000"
                                                   "</performancevatnumber>"))
     assert bad_number.find("lines/line[2]/performancevatnumber").get("msg") == "Btw-nummer DE000000000 is ongeldig."
+    greek_for_germany = tw.process(icp(sales_xml, "I3b", "<performancetype>goods</performancetype><performancecountry>DE"
+                                                         "</performancecountry><performancevatnumber>EL094259216"
+                                                         "</performancevatnumber>"))
+    assert greek_for_germany.find("lines/line[2]/performancevatnumber").get("msg") == \
+        "Btw-nummer EL094259216 is ongeldig."  # a valid Greek number, but not one of the performance country
     services = tw.process(icp(sales_xml, "I4", "<performancetype>services</performancetype><performancecountry>BE"
                                                "</performancecountry><performancevatnumber>BE0776091951"
                                                "</performancevatnumber>"))
@@ -296,3 +304,18 @@ def test_a_general_batch_processes_each_request_on_its_own(tw, sales_xml):
                                                           ("offices", "1"), ("nonsense", "0")]
     assert answer[3].get("msg") == "Onbekend XML-element: nonsense."
     assert [b["invoicenumber"] for b in tw.bookings()] == ["GB1"]
+
+
+@pytest.mark.parametrize("ids,message", [
+    (("1", "1"), "Regelnummer 1 komt meer dan eens voor."),
+    (("1", "abc"), "Ongeldig regelnummer: abc."),
+    (("1", "99999999999999999999999"), "Ongeldig regelnummer: 99999999999999999999999."),
+])
+def test_line_ids_that_are_no_numbers_or_repeat_are_refused_on_the_line(tw, customer, sales_xml, ids, message):
+    """They used to end in "Unexpected exception." (a primary key clash, int("abc"), an integer too large)."""
+    xml = lines("121.00", ("100.00", "VH")).replace('<line type="total">', f'<line type="total" id="{ids[0]}">') \
+        .replace('<line type="detail">', f'<line type="detail" id="{ids[1]}">')
+    answer = tw.process(sales_xml("ID1", lines=xml))
+    assert answer.get("result") == "0" and answer.find("lines/line[2]").get("msg") == message
+    assert tw.bookings() == []
+    assert tw.process(sales_xml("ID2")).get("result") == "1"  # and the service carries on
