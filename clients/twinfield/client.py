@@ -30,7 +30,11 @@ from .oauth import Clock, OAuthError, Tokens, TwinfieldOAuth
 TNS = "http://www.twinfield.com/"
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
 TOKEN_INVALID = 354
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+
+
+def _parser() -> etree.XMLParser:
+    """A parser per call: lxml parsers are not safe to share between threads."""
+    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
 
 @dataclass
@@ -116,7 +120,7 @@ class TwinfieldClient:
             if response.status_code in (502, 503, 504):
                 raise TwinfieldUnavailable(f"HTTP {response.status_code} from Twinfield", response.status_code)
             try:
-                root = etree.fromstring(response.content, _PARSER)
+                root = etree.fromstring(response.content, _parser())
             except etree.XMLSyntaxError as exc:
                 raise TwinfieldUnavailable(f"HTTP {response.status_code}, not a SOAP answer: {exc}",
                                            response.status_code) from None
@@ -139,7 +143,7 @@ class TwinfieldClient:
         """ProcessXmlString: the answer's XML document, whatever its result."""
         answer = self.call("processxml", "ProcessXmlString", f"<xmlRequest>{escape(xml)}</xmlRequest>", office)
         result = answer.find(f"{{{TNS}}}ProcessXmlStringResult")
-        return etree.fromstring((result.text or "").strip().encode("utf-8"), _PARSER)
+        return etree.fromstring((result.text or "").strip().encode("utf-8"), _parser())
 
     def send(self, xml: str, office: str | None = None) -> etree._Element:
         """ProcessXmlString that must succeed: raises TwinfieldError with every message on ``result="0"``."""

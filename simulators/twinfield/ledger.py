@@ -78,9 +78,9 @@ class Ledger:
             uid: str | None = None) -> dict:
         """Create or update (inside the caller's transaction when there is one)."""
         stamp = format_instant(now)
-        existing = self.get(office, dimtype, code)
-        merged = {**(existing or {}).get("data", {}), **data}
-        with self.store.transaction() as db:
+        with self.store.transaction() as db:  # the read inside: two creates of one code cannot both insert
+            existing = self.get(office, dimtype, code)
+            merged = {**(existing or {}).get("data", {}), **data}
             if existing:
                 db.execute("UPDATE tw_dimensions SET name=?, data=?, modified_at=? WHERE office=? AND type=? "
                            "AND code=?", (name, json.dumps(merged), stamp, office, dimtype, code))

@@ -55,6 +55,17 @@ def test_an_answer_expected_where_a_fault_comes(tmp_path, vocab):
     assert result.status == "failed" and "a fault MS_UNAVAILABLE, expected an answer" in result.message
 
 
+def test_a_check_that_states_nothing_still_fails_on_a_fault(tmp_path, vocab):
+    result = run(tmp_path, vocab, """
+        name: a bare check
+        given:
+          vies: {unavailable: [NL]}
+        steps:
+          - vies.check: {number: NL123456782B01}
+    """)
+    assert result.status == "failed" and "a fault MS_UNAVAILABLE, expected an answer" in result.message
+
+
 @pytest.mark.parametrize("expected, message", [
     ("[NL123456782B01]", "checked ['NL123456782B01', 'BE0403170701'], expected exactly ['NL123456782B01']"),
     ("{has: [DE*]}", "never checked ['DE*']"),
