@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import ftplib
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..clock import FixedClock, RealClock, monotonic, real_sleep
-from .client import Connection, DigipoortClient
-from .store import ClientStore
+
+if TYPE_CHECKING:
+    from .client import DigipoortClient
+
+# The client and ftplib are imported by the commands that use them, not here: every `koppelsim`
+# command (`koppelsim sim` too) builds this parser, and its start-up time is a feature.
 
 
 def add_digipoort_commands(sub: argparse._SubParsersAction) -> None:
@@ -53,6 +57,8 @@ def add_digipoort_commands(sub: argparse._SubParsersAction) -> None:
 def _client(args: argparse.Namespace) -> DigipoortClient:
     import ssl
 
+    from .client import Connection, DigipoortClient
+    from .store import ClientStore
 
     context = None
     if not args.plain:
@@ -69,6 +75,8 @@ def _client(args: argparse.Namespace) -> DigipoortClient:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    import ftplib
+
     try:
         return args.run(args)
     except ftplib.all_errors as exc:
@@ -104,6 +112,8 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _follow(args: argparse.Namespace) -> int:
+    import ftplib
+
     client = _client(args)
     deadline = monotonic() + args.timeout
     client.schedule_poll(client.policy.initial, reset=True)
