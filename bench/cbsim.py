@@ -14,12 +14,12 @@ Settings that differ from the test settings, and why:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import yaml
 
-from simulators.core.runtime import settings_for_tests
+from simulators.core.runtime import settings_for_tests, simulator_class
 
 from .procs import HOST, PYTHON, BenchError, Child, free_port, http_json, wait_http_ok
 
@@ -68,6 +68,10 @@ class CBSim:
 START_ATTEMPTS = 3
 
 
+def _field_names(config_class: type) -> set[str]:
+    return {f.name for f in fields(config_class)}
+
+
 def start_cb_sim(workdir: Path, label: str, mode: str) -> CBSim:
     """Spawn the simulator and wait (bounded) until /readyz answers 200. A free port can be taken by
     someone else between choosing it and binding it (a curl or reference server of the previous
@@ -85,6 +89,11 @@ def _start_cb_sim(workdir: Path, label: str, mode: str) -> CBSim:
     workdir.mkdir(parents=True, exist_ok=True)
     admin_port, ftp_port = free_port(), free_port()
     settings: dict = settings_for_tests()
+    # The CB simulator alone (with the mailbox it sends invoices to): its memory and CPU are measured,
+    # not the other simulators' that `koppelsim sim` would start beside it.
+    for name, section in settings.items():
+        if name not in ("cbftp", "mailbox") and "enabled" in _field_names(simulator_class(name).config_class):
+            section["enabled"] = False
     settings["cbftp"].update({"port": ftp_port, "passive_ports": PASSIVE_PORTS, "mode": mode,
                               "max_file_size": MAX_FILE_SIZE, "maintenance": {"enabled": False}})
     config = {"host": HOST, "admin_port": admin_port, **settings}
