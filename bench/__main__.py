@@ -1,4 +1,4 @@
-"""``python -m bench [--quick] [--only startup|throughput|scenarios|cb]`` — see bench/__init__.py (and
+"""``python -m bench [--quick] [--only startup|throughput|scenarios|cb|http]`` — see bench/__init__.py (and
 bench/cb.py for the CB part).
 
 Exit status: 0 when every measurement was taken and every submission was answered exactly once;
@@ -17,10 +17,11 @@ import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import cb, reference, report, scenarios, startup, throughput
+from . import cb, http, reference, report, scenarios, startup, throughput
+from . import hub as hub_bench
 from .workload import make_workload
 
-PHASES = ("startup", "throughput", "scenarios", "cb")
+PHASES = ("startup", "throughput", "scenarios", "cb", "http", "hub")
 TMPFS = "/dev/shm"
 
 
@@ -81,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
         if "cb" in wanted:
             for part, work in cb.measurements(cb.Sizes.for_run(args.quick), workdir / "cb", progress):
                 _attempt(results, part, work)
+        if "http" in wanted:
+            _attempt(results, "http", lambda: http.run(workdir / "http", progress, args.quick))
+        if "hub" in wanted:  # 1,000 messages from 50 tenants (200 with --quick), printed below the table
+            _attempt(results, "hub", lambda: hub_bench.run(200 if args.quick else 1000, 50, workdir / "hub", progress))
     finally:
         if args.keep:
             progress(f"kept {workdir}")
@@ -94,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     for note in report.notes(results):
         print(note)
     print(f"file system for state and served folders: {args.fs}")
+    if "hub" in results:
+        print(hub_bench.describe(results["hub"]))
     for part, message in results["failures"].items():
         print(f"\n{part}: NOT MEASURED — {message}")
     print(f"\nJSON: {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")

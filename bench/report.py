@@ -9,6 +9,7 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
+from .http_report import rows as http_rows
 from .procs import REPO
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -87,6 +88,7 @@ def rows(results: dict) -> list[tuple[str, ...]]:
             out.append((f"  slowest: {row['file']}", _s(row["seconds"]),
                         f"{row['simulated_seconds'] / 3600:.1f} h simulated", "", row["status"]))
     out.extend(_cb_rows(results))
+    out.extend(http_rows(results))
     return out
 
 

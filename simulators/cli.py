@@ -3,6 +3,8 @@
     koppelsim sim [--state-dir DIR] [--host H] [--admin-port P] [--port-offset N] [--config FILE]
     koppelsim run PATH... [--junit FILE]
     koppelsim digipoort submit|status|follow ...
+    koppelsim koppeling connect|run|payments|status|errors|detail|retry ...
+    koppelsim hub tenant-create|prepare|send-receive|status|history ...
     koppelsim schema            (print the scenario JSON Schema)
 """
 
@@ -43,6 +45,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from clients.digipoort.cli import add_digipoort_commands
 
     add_digipoort_commands(sub)
+
+    from clients.koppeling.cli import add_koppeling_commands
+
+    add_koppeling_commands(sub)
+    from clients.hub.cli import add_hub_commands
+
+    add_hub_commands(sub)
 
     args = parser.parse_args(argv)
     try:

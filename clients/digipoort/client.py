@@ -83,9 +83,12 @@ class DigipoortClient:
 
     def prepare(self, payload: bytes, *, berichtsoort: str, identity: str, identity_type: str = "Fi",
                 rol: str = "Bedrijf", aanleverkenmerk: str | None = None, eerder_aanleverkenmerk: str | None = None,
-                filename: str = "bericht.xml", content_type: str = "application/xml") -> str:
-        """Record a submission locally (nothing is sent yet); returns its reference."""
-        ref = self._new_ref()
+                filename: str = "bericht.xml", content_type: str = "application/xml", ref: str | None = None) -> str:
+        """Record a submission locally (nothing is sent yet); returns its reference.
+
+        ``ref`` lets a caller with its own numbering (the hub) choose the reference, so that after a
+        crash it can tell whether this submission was already recorded instead of making a second one."""
+        ref = ref or self._new_ref()
         extension = os.path.splitext(filename)[1] or ".xml"
         now = self._stamp()
         with self.store.transaction() as db:

@@ -42,6 +42,16 @@ CREATE TABLE IF NOT EXISTS ccv_invoices (id INTEGER PRIMARY KEY, order_id INTEGE
 CREATE TABLE IF NOT EXISTS ccv_invoicerows (id INTEGER PRIMARY KEY, invoice_id INTEGER NOT NULL, data TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS ccv_invoicerows_invoice ON ccv_invoicerows (invoice_id);
 CREATE TABLE IF NOT EXISTS ccv_apps (id INTEGER PRIMARY KEY, data TEXT NOT NULL);
+-- A counter that every change of ccv_orders moves, whoever makes it (the model, a reset, a scenario): the REST
+-- layer keeps a rendered page of orders for as long as the counter stands still (rest.py, pagecache.py).
+CREATE TABLE IF NOT EXISTS ccv_versions (name TEXT PRIMARY KEY, n INTEGER NOT NULL);
+INSERT OR IGNORE INTO ccv_versions (name, n) VALUES ('orders', 0);
+CREATE TRIGGER IF NOT EXISTS ccv_orders_inserted AFTER INSERT ON ccv_orders
+    BEGIN UPDATE ccv_versions SET n = n + 1 WHERE name = 'orders'; END;
+CREATE TRIGGER IF NOT EXISTS ccv_orders_updated AFTER UPDATE ON ccv_orders
+    BEGIN UPDATE ccv_versions SET n = n + 1 WHERE name = 'orders'; END;
+CREATE TRIGGER IF NOT EXISTS ccv_orders_deleted AFTER DELETE ON ccv_orders
+    BEGIN UPDATE ccv_versions SET n = n + 1 WHERE name = 'orders'; END;
 """
 
 
@@ -187,6 +197,10 @@ class CCVShopModel(Invoicing):
         filters.setdefault("is_completed", True)
         found = [json.loads(r[0]) for r in self.store.query("SELECT data FROM ccv_orders ORDER BY id")]
         return sort([o for o in found if _order_matches(o, filters)], order_by)
+
+    def orders_version(self) -> int:
+        """Moves with every change of any order (a trigger counts them): equal numbers, equal orders."""
+        return self.store.query("SELECT n FROM ccv_versions WHERE name = 'orders'")[0][0]
 
     def patch_order(self, order_id: int, changes: dict) -> dict:
         """What ``PATCH /orders/{id}`` may change; webhooks for paid, status and track & trace changes."""

@@ -36,6 +36,7 @@ from .errors import (
     not_found,
 )
 from .faults import scripted
+from .pagecache import PageCache
 from .ratelimit import RateLimiter
 
 if TYPE_CHECKING:
@@ -88,7 +89,14 @@ def _route(path: str, resource: str, **views: View) -> Route:
 # -- views ---------------------------------------------------------------------------------------------------
 
 
-def _orders(call: Call) -> dict:
+def _orders(call: Call) -> bytes:
+    # Rendering the page is most of the request's time: kept while no order changes (pagecache.py).
+    config = call.model.config
+    key = (call.base, call.path, tuple(call.args), config.default_page_size, config.max_page_size)
+    return call.api.pages.get(key, call.model.orders_version(), lambda: _dump(_orders_page(call)))
+
+
+def _orders_page(call: Call) -> dict:
     filters = queries.parse(call.args, queries.ORDER_FILTERS, queries.ORDER_SORT)
     return call.page(call.model.orders(filters), resources.order)
 
@@ -221,6 +229,7 @@ class RestAPI:
     def __init__(self, model: "CCVShopModel") -> None:
         self.model = model
         self.limiter = RateLimiter(model.config)
+        self.pages = PageCache()
 
     @property
     def keys(self) -> Keys:
@@ -349,6 +358,8 @@ def _refuse_constant(name: str) -> None:
 
 
 def _dump(result: Any) -> bytes:
+    if isinstance(result, bytes):  # a view that answers with JSON written already (a kept page)
+        return result
     return json.dumps(result, separators=(",", ":"), ensure_ascii=True).encode()
 
 

@@ -68,6 +68,7 @@ class CCVShopSimulator(Simulator):
 
     def reset(self) -> None:
         self.api.limiter.reset()
+        self.api.pages.clear()
         self.model.reset()
 
     def credentials(self) -> list[dict]:

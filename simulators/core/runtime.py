@@ -38,6 +38,8 @@ SIMULATORS: dict[str, str] = {
     "vies": "simulators.vies.service:ViesSimulator",
     "ccvshop": "simulators.ccvshop.service:CCVShopSimulator",
     "twinfield": "simulators.twinfield.service:TwinfieldSimulator",
+    # Last: the hub is our side of the wire, a client of Digipoort, CB and the mailbox started above.
+    "hub": "simulators.hub.service:HubService",
 }
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .recipients import BELASTINGDIENST, Recipient, default_recipients
+
 # Berichtsoorten a default account may submit; the Logius conformance environment uses Omzetbelasting.
 KNOWN_BERICHTSOORTEN = ["Omzetbelasting", "ICP", "Suppletie", "KvK-jaarverantwoording", "IHZ", "VPB"]
 
@@ -48,7 +50,10 @@ class DigipoortConfig:
     login_failure_delay: float = 0.5  # real seconds before a 530, as FTP servers do against guessing
     idle_timeout: int = 300  # real seconds of silence before the control connection is closed
     meta_schema: str | None = None  # path to the official meta XSD, replacing ours
-    recipient_oin: str = "00000002003214394002"  # the Belastingdienst OIN in the real aanleverResponse
+    # The institutions behind Digipoort, routed by berichtsoort (see recipients.py).
+    recipients: list[Recipient] = field(default_factory=default_recipients)
+    default_recipient: str = BELASTINGDIENST  # receives a berichtsoort no recipient claims
+    recipient_oin: str | None = None  # older configs: when set, every recipient's OIN in the .ok
 
     def passive_range(self) -> list[int] | None:
         if not self.passive_ports:

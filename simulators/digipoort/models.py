@@ -32,6 +32,7 @@ from .errors import (ALS100, ALS110, ALS120, ALS130, ALS140, ALS150, ALS160, ALS
 from .meta import AanleverMeta, build_aflever_meta, is_allowed_filename, is_meta_name, parse_aanlever_meta
 from .outcomes import (ACCEPTED, DELIVERY_FAILED, MAX_DELIVERY_ATTEMPTS, REJECTED, STUBS, TECHNICAL_PROBLEM,
                        VALIDATION_FAILED, Plan, apply_stub, plan_from_rule, recipient_check, transport_statuses)
+from .recipients import Recipient, route
 from .records import SIM, SubmissionRecords
 from .schema import SCHEMA
 
@@ -169,8 +170,19 @@ class DigipoortModel(AccountBook, SubmissionRecords):
             raise SubmissionRefused(ALS170, f"{meta.filename} bevat een DOCTYPE- of ENTITY-declaratie")
         return payload
 
+    def recipient(self, berichtsoort: str | None) -> Recipient:
+        """The institution a berichtsoort goes to (Belastingdienst, KvK, ...)."""
+        return route(self.config.recipients, self.config.default_recipient, berichtsoort)
+
     def _plan(self, user: str, meta: AanleverMeta, payload: bytes, at: datetime) -> Plan:
-        default_after = parse_duration(self.config.answer_delay).total_seconds()
+        recipient = self.recipient(meta.berichtsoort)
+        default_after = parse_duration(recipient.answer_delay or self.config.answer_delay).total_seconds()
+        plan = self._plan_for(user, meta, payload, at, recipient, default_after)
+        plan.recipient = recipient.name
+        return plan
+
+    def _plan_for(self, user: str, meta: AanleverMeta, payload: bytes, at: datetime, recipient: Recipient,
+                  default_after: float) -> Plan:
         rule = self.ctx.rules.take(SIM, self._event(user, meta), ("answer",))
         stub = STUBS.get(meta.aanleverkenmerk or "")
         if rule is not None and "outcome" in rule["answer"]:
@@ -183,15 +195,17 @@ class DigipoortModel(AccountBook, SubmissionRecords):
             plan.reason = f"rule {rule['id']} (timing)"
         if stub is not None:
             return apply_stub(plan, stub)
-        findings = recipient_check(meta.berichtsoort, payload, meta.identity_number, at.date())
-        if findings:
-            plan.outcome, plan.specifications, plan.reason = REJECTED, findings, "recipient check"
+        if recipient.checks_vat_returns:
+            findings = recipient_check(meta.berichtsoort, payload, meta.identity_number, at.date())
+            if findings:
+                plan.outcome, plan.specifications, plan.reason = REJECTED, findings, "recipient check"
         return plan
 
-    @staticmethod
-    def _event(user: str, meta: AanleverMeta) -> dict:
+    def _event(self, user: str, meta: AanleverMeta) -> dict:
+        # ``recipient`` lets a rule speak for one institution: when: {recipient: kvk}.
         return {"user": user, "berichtsoort": meta.berichtsoort, "aanleverkenmerk": meta.aanleverkenmerk,
-                "identity": meta.identity_number, "filename": meta.filename, "contextId": meta.context_id}
+                "identity": meta.identity_number, "filename": meta.filename, "contextId": meta.context_id,
+                "recipient": self.recipient(meta.berichtsoort).name}
 
     # -- transport outcome ------------------------------------------------------------------------
 
@@ -217,7 +231,8 @@ class DigipoortModel(AccountBook, SubmissionRecords):
             kenmerk=kenmerk, berichtsoort=meta.berichtsoort, aanleverkenmerk=meta.aanleverkenmerk,
             eerder_aanleverkenmerk=meta.eerder_aanleverkenmerk, timestamp=format_instant(at),
             identity_number=meta.identity_number, identity_type=meta.identity_type, rol=meta.rol,
-            recipient_oin=self.config.recipient_oin, autorisatie_adres=meta.autorisatie_adres,
+            recipient_oin=self.config.recipient_oin or self.recipient(meta.berichtsoort).oin,
+            autorisatie_adres=meta.autorisatie_adres,
             statuscode=100, statusomschrijving=STATUSES[100].text)
         burst = transport_statuses(plan.outcome)
         db = self.store.connection

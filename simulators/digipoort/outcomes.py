@@ -53,6 +53,7 @@ class Plan:
     specifications: list[tuple[str, str, str]] = field(default_factory=list)
     reason: str = "default"  # why: "rule 3", "stub Afleverfout", "vat check", "default"
     status_view: str = "normal"  # "normal", "fault" (STS100), "overloaded" (503)
+    recipient: str = "belastingdienst"  # the institution that answers (recipients.py)
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -98,7 +98,7 @@ class SubmissionRecords:
             "filename": row["filename"], "size": row["size"], "received": row["received_at"],
             "phase": row["phase"], "foutcode": row["foutcode"], "foutbeschrijving": row["detail"],
             "statuscode": statuses[-1]["statuscode"] if statuses else None,
-            "statuses": statuses, "plan": plan,
+            "statuses": statuses, "plan": plan, "recipient": (plan or {}).get("recipient"),
             "answer": {"name": row["answer_name"], "state": row["answer_state"], "at": row["answered_at"]},
         }
 
@@ -109,6 +109,19 @@ class SubmissionRecords:
             raise NotFound(f"no Digipoort account {user!r}")
         path = self.folder(user, folder)
         return [{"name": p.name, "size": p.stat().st_size} for p in sorted(path.iterdir()) if p.is_file()]
+
+
+    def place_in_out(self, user: str, name: str, body: bytes) -> None:
+        """QA: a file of your choosing in OUT (a stray or unreadable return message, a late duplicate).
+
+        The answer convention applies: a ``{kenmerk}`` file is complete once ``{kenmerk}.meta`` is there,
+        so place the content first and its meta file second."""
+        if self.account(user) is None:
+            raise NotFound(f"no Digipoort account {user!r}")
+        if not name or "/" in name or name.startswith("."):
+            raise BadRequest(f"a file name without folders, got {name!r}")
+        self.store.atomic_write(self.folder(user, "OUT") / name, body, self.ctx.clock.now())
+        self.journal.record(SIM, "file.created", user=user, folder="OUT", name=name, size=len(body), placed=True)
 
 
 def replace_none_meta(sender_ref: str) -> AanleverMeta:

@@ -96,6 +96,18 @@ def create_blueprint(model: DigipoortModel) -> Blueprint:
         """What is in an account's IN or OUT right now."""
         return jsonify(model.files(user, folder))
 
+    @bp.get("/recipients")
+    def recipients():
+        """The institutions behind Digipoort, the berichtsoorten each receives and its answer delay."""
+        return jsonify({"recipients": [r.as_public_dict() for r in model.config.recipients],
+                        "default_recipient": model.config.default_recipient})
+
+    @bp.post("/files/<user>/OUT/<name>")
+    def place(user: str, name: str):
+        """QA: put a file of your choosing in an account's OUT (body = the bytes), e.g. a stray answer."""
+        model.place_in_out(user, name, request.get_data())
+        return jsonify({"placed": name}), 201
+
     @bp.get("/codes")
     def codes():
         """Fault codes, status codes and test stubs this simulator uses, each with its provenance."""

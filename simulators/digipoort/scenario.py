@@ -23,6 +23,7 @@ from ..scenario.vocabulary import DURATION, Vocabulary
 from .config import Account
 from .models import SIM
 from .outcomes import OUTCOMES
+from .recipients import recipient_named
 from .client_process import run_client_process_that_dies, submit_arguments
 from .rawftp import RAW_FTP_SCHEMA, run_raw_session
 
@@ -51,9 +52,14 @@ _SETTINGS = {"type": "object", "additionalProperties": False, "x-noun": "setting
     "answer_delay": DURATION, "transport_delay": DURATION, "retry_interval": DURATION,
     "max_delivery_window": DURATION, "max_file_size": {"type": "integer", "minimum": 1},
     "max_meta_size": {"type": "integer", "minimum": 1}}}
+_RECIPIENT = {"type": "object", "additionalProperties": False, "x-noun": "recipient setting", "properties": {
+    "answer_delay": DURATION, "berichtsoorten": {"type": "array", "items": {"type": "string"}},
+    "checks_vat_returns": {"type": "boolean"}}}
+_RECIPIENTS = {"type": "object", "additionalProperties": _RECIPIENT, "x-noun": "recipient",
+               "description": "Per institution behind Digipoort (belastingdienst, kvk): its delay and berichtsoorten."}
 GIVEN_SCHEMA = {"type": "object", "additionalProperties": False, "x-noun": "digipoort setting", "properties": {
     "accounts": {"type": "array", "items": _ACCOUNT}, "rules": {"type": "array", "items": _RULE},
-    "settings": _SETTINGS}}
+    "settings": _SETTINGS, "recipients": _RECIPIENTS}}
 
 _VAT = {"type": "object", "required": ["period", "boxes"], "additionalProperties": False, "properties": {
     "period": {"type": "string", "pattern": r"^\d{4}-(0[1-9]|1[0-2]|Q[1-4])$",
@@ -205,6 +211,23 @@ def vocabulary() -> Vocabulary:
         sub = _submission(run, args["of"])
         _model(run).answer_now(sub["kenmerk"], {k: v for k, v in args.items() if k != "of"})
 
+    @vocab.step("digipoort.place", {"type": "object", "required": ["name", "content"], "additionalProperties": False,
+                                    "properties": {"name": {"type": "string"}, "content": {"type": "string"},
+                                                   "user": {"type": "string"}}})
+    def place(run, args: dict) -> None:
+        """Digipoort places a file of your choosing in OUT (a stray or unreadable return message)."""
+        user = args.get("user") or _default_account(run).user
+        _model(run).place_in_out(user, args["name"], args["content"].encode())
+
+    @vocab.expectation("digipoort.recipient", {"type": "object", "x-noun": "submission name",
+                                               "additionalProperties": {"type": "string"}})
+    def recipient(run, expected: dict) -> None:
+        """Which institution received a submission: belastingdienst or kvk."""
+        for alias, want in expected.items():
+            got = _submission(run, alias)["recipient"]
+            if got != want:
+                raise AssertionError(f"{alias}: went to {got!r}, expected {want!r}")
+
     @vocab.expectation("digipoort.status", _per_alias({"enum": PHASES}))
     def status(run, expected) -> None:
         """The simulator's phase of a submission: refused, delivering, delivered, accepted, rejected."""
@@ -275,6 +298,10 @@ def _given(run, value: dict) -> None:
         account = build(Account, raw, str(run.scenario.path), "given.digipoort.accounts")
         model.put_account(account)
         state.accounts.append(account)
+    for name, settings in (value.get("recipients") or {}).items():
+        recipient = recipient_named(model.config.recipients, name)
+        for key, setting in settings.items():
+            setattr(recipient, key, setting)
     for rule in value.get("rules", []):
         run.runtime.rules.add(SIM, rule)
 

@@ -25,11 +25,11 @@ import json
 import random
 import uuid
 from datetime import datetime, timedelta
-from urllib.parse import urlencode
 
 from ..core.clock import Clock, format_instant, parse_duration, parse_instant
 from ..core.store import Store
-from .config import SCOPES, TwinfieldConfig
+from .authorize import AuthorizeFlow, OAuthError
+from .config import TwinfieldConfig
 from .directory import Caller, Directory
 from .errors import (F101_MISSING_CREDENTIALS, F102_ACCESS_DENIED, F103_CREDENTIALS_INVALID, F351_NO_USER_CLAIM, F352_NO_ORG_CODE_CLAIM,
                      F354_TOKEN_INVALID, TwinfieldFault)
@@ -40,14 +40,7 @@ LOGON_OK, LOGON_INVALID, LOGON_OAUTH_REQUIRED, LOGON_TOKEN_INVALID = "Ok", "Inva
 LOGON_NO_COMPANIES = "NoAvailableCompanies"
 
 
-class OAuthError(Exception):
-    """An OAuth protocol error: ``error`` is the RFC 6749 code the JSON body carries."""
-
-    def __init__(self, error: str, status: int = 400, description: str | None = None) -> None:
-        super().__init__(description or error)
-        self.error = error
-        self.status = status
-        self.description = description
+__all__ = ["Auth", "OAuthError"]  # OAuthError lives with the authorize flow; the token endpoint raises it too
 
 
 class Auth:
@@ -60,89 +53,19 @@ class Auth:
         self.random = rng
         self.login_url = "http://127.0.0.1"
         self.cluster_url = "http://127.0.0.1"
+        # The login and consent pages' state: its own module (the login request's lifetime lives there)
+        self.authorize = AuthorizeFlow(store, directory, clock, config, self._new_token)
+
+    def configure(self, config: TwinfieldConfig) -> None:
+        """Use new settings (a scenario's): token lifetimes and the rest are read at each use."""
+        self.config = config
+        self.authorize.config = config
 
     def _new_token(self) -> str:
         return f"{self.random.getrandbits(128):032x}"
 
     def _now(self) -> datetime:
         return self.clock.now()
-
-    # -- the authorize endpoint: login page, consent page, redirect -------------------------------------
-
-    def check_authorize(self, params: dict) -> None:
-        """Problems that must not redirect (unknown client, redirect URI not registered)."""
-        client = self.directory.client(params.get("client_id"))
-        if client is None:
-            raise OAuthError("unauthorized_client", description="The client application is unknown or is not "
-                                                                "authorized.")
-        if params.get("redirect_uri") not in client["redirect_uris"]:
-            raise OAuthError("invalid_request", description="The redirect URI is not registered for this client.")
-
-    def redirect_error(self, params: dict) -> str | None:
-        """An error the client hears about at its redirect URI (response type, scope)."""
-        if params.get("response_type") != "code":
-            return self._redirect(params, {"error": "unsupported_response_type"})
-        scopes = (params.get("scope") or "").split()
-        if not scopes or any(s not in SCOPES for s in scopes):
-            return self._redirect(params, {"error": "invalid_scope"})
-        return None
-
-    def start_login(self, params: dict) -> str:
-        request_id = self._new_token()
-        kept = {k: params.get(k) for k in ("client_id", "redirect_uri", "scope", "state", "nonce", "response_mode")}
-        with self.store.transaction() as db:
-            db.execute("INSERT INTO tw_login_requests (id, params, created_at) VALUES (?,?,?)",
-                       (request_id, json.dumps(kept), format_instant(self._now())))
-        return request_id
-
-    def login_request(self, request_id: str) -> dict | None:
-        rows = self.store.query_dicts("SELECT id, params, organisation, user FROM tw_login_requests WHERE id=?",
-                                      (request_id,))
-        if not rows:
-            return None
-        row = rows[0]
-        row["params"] = json.loads(row["params"])
-        return row
-
-    def submit_credentials(self, request_id: str, organisation: str, user: str, password: str) -> bool:
-        row = self.directory.check_password(organisation.strip(), user.strip(), password)
-        if row is None:
-            return False
-        with self.store.transaction() as db:
-            db.execute("UPDATE tw_login_requests SET organisation=?, user=? WHERE id=?",
-                       (row["organisation"], row["user"], request_id))
-        return True
-
-    def consent(self, request_id: str, allow: bool) -> str:
-        """The URL to send the browser to: the client's redirect URI with a code (or access_denied)."""
-        request = self.login_request(request_id)
-        if request is None or not request["user"]:
-            raise OAuthError("invalid_request", description="This login request is unknown or was not completed.")
-        params = request["params"]
-        with self.store.transaction() as db:
-            # Used up in the statement that checks it: a consent form posted twice gives one code
-            if db.execute("DELETE FROM tw_login_requests WHERE id=?", (request_id,)).rowcount != 1:
-                raise OAuthError("invalid_request",
-                                 description="This login request is unknown or was not completed.")
-        if not allow:
-            return self._redirect(params, {"error": "access_denied"})
-        code = self._new_token()
-        now = self._now()
-        with self.store.transaction() as db:
-            db.execute("INSERT INTO tw_codes (code, client_id, redirect_uri, organisation, user, scope, nonce, "
-                       "auth_time, expires_at) VALUES (?,?,?,?,?,?,?,?,?)",
-                       (code, params["client_id"], params["redirect_uri"], request["organisation"], request["user"],
-                        params["scope"], params.get("nonce"), format_instant(now),
-                        format_instant(now + parse_duration(self.config.code_lifetime))))
-        return self._redirect(params, {"code": code, "scope": params["scope"],
-                                       "session_state": hashlib.sha256(code.encode()).hexdigest()[:43]})
-
-    @staticmethod
-    def _redirect(params: dict, values: dict) -> str:
-        if params.get("state") is not None:
-            values["state"] = params["state"]
-        separator = "&" if "?" in params["redirect_uri"] else "?"
-        return f"{params['redirect_uri']}{separator}{urlencode(values)}"
 
     # -- the token endpoint -----------------------------------------------------------------------------
 
@@ -369,8 +292,9 @@ class Auth:
 
     def tokens(self) -> list[dict]:
         now = self._now()
+        # In the order they were issued (tokens of one instant by rowid: a random token says nothing)
         rows = self.store.query_dicts("SELECT token, kind, client_id, organisation, user, scope, issued_at, "
-                                      "expires_at, revoked, company FROM tw_tokens ORDER BY issued_at, token")
+                                      "expires_at, revoked, company FROM tw_tokens ORDER BY issued_at, rowid")
         for row in rows:
             row["revoked"] = bool(row["revoked"])
             row["expired"] = bool(row["expires_at"]) and parse_instant(row["expires_at"]) <= now

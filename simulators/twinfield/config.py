@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..core.clock import parse_duration
+
 # [CHOSEN] the port: the HTTP simulators share 8801-8809 (VIES, CCV Shop take the first ones).
 DEFAULT_PORT = 8803
 
@@ -203,6 +205,8 @@ class TwinfieldConfig:
     max_transaction_lines: int = 1000  # SPEC §5: more lines in one transaction -> HTTP 400
     token_lifetime: str = "1h"  # access tokens live 60 minutes (Twinfield docs, Invantive)
     code_lifetime: str = "5m"  # [CHOSEN] IdentityServer's default authorization code lifetime
+    # [CHOSEN] how long the login and consent pages may take before the attempt expires (simulated time)
+    login_request_lifetime: str = "10m"
     session_idle: str = "20m"  # [CHOSEN] legacy SessionIDs expire after this much idle time
     legacy_logon: bool = True  # session.asmx Logon with user/password; false = OAuth2AuthenticationRequired
     # Fair use policy (developers.twinfield.com): 1000 credits a minute per IP address and per client id;
@@ -212,6 +216,9 @@ class TwinfieldConfig:
     rate_window: str = "60s"
     max_concurrent_per_organisation: int = 10
     vat_tolerance: str = "0.05"  # [CHOSEN] a given vatvalue may differ this much per line without a warning
+    # A delay or hold rule keeps its answer until the *simulated* clock reaches the due time; this many real
+    # seconds at most, so a test that forgets to move a virtual clock fails soon instead of hanging.
+    max_hold_seconds: float = 30.0
     organisations: list[Organisation] = field(default_factory=_default_organisations)
     offices: list[Office] = field(default_factory=_default_offices)
     users: list[User] = field(default_factory=_default_users)
@@ -228,6 +235,10 @@ class TwinfieldConfig:
             raise ValueError("max_transaction_lines must be at least 2")
         if self.max_body_bytes < 1024:
             raise ValueError("max_body_bytes must be at least 1024")
+        for name in ("token_lifetime", "code_lifetime", "login_request_lifetime", "session_idle", "rate_window"):
+            parse_duration(getattr(self, name))  # a ClockError (a ValueError) names the bad value
+        if not 0 <= self.max_hold_seconds <= 600:
+            raise ValueError("max_hold_seconds must be 0-600 (real seconds)")
         for office in self.offices:
             for dimtype, mask in office.masks.items():
                 try:

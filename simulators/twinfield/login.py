@@ -18,7 +18,7 @@ from urllib.parse import unquote
 
 from flask import Blueprint, Response, jsonify, redirect, request
 
-from .auth import OAuthError
+from .authorize import OAuthError
 
 if TYPE_CHECKING:
     from .models import TwinfieldModel
@@ -82,29 +82,30 @@ def _oauth_error(err: OAuthError) -> Response:
 def create_login_blueprint(model: "TwinfieldModel", journal: Callable[..., None]) -> Blueprint:
     bp = Blueprint("twinfield_login", __name__)
     auth = model.auth
+    flow = auth.authorize  # the login request between the pages
 
     @bp.get(f"{PREFIX}/connect/authorize")
     def authorize():
         params = request.args.to_dict()
         try:
-            auth.check_authorize(params)
+            flow.check_authorize(params)
         except OAuthError as err:
             journal("oauth.authorize", client_id=params.get("client_id"), error=err.error)
             return _page("Fout", f'<p class="error">{html.escape(err.description or err.error)}</p>', 400)
-        problem = auth.redirect_error(params)
+        problem = flow.redirect_error(params)
         if problem:
             return redirect(problem, 302)
         journal("oauth.authorize", client_id=params.get("client_id"), scope=params.get("scope"))
-        return _login_form(auth.start_login(params))
+        return _login_form(flow.start_login(params))
 
     @bp.post(f"{PREFIX}/login")
     def login():
         request_id = request.form.get("request", "")
-        pending = auth.login_request(request_id)
+        pending = flow.login_request(request_id)
         if pending is None:
             return _page("Fout", '<p class="error">Deze inlogpoging is verlopen; begin opnieuw.</p>', 400)
         organisation, user = request.form.get("organisation", ""), request.form.get("username", "")
-        if not auth.submit_credentials(request_id, organisation, user, request.form.get("password", "")):
+        if not flow.submit_credentials(request_id, organisation, user, request.form.get("password", "")):
             journal("oauth.login", user=user, organisation=organisation, result="invalid")
             # [CHOSEN] the text; the real page's wording is not in the public record
             return _login_form(request_id, "Ongeldige combinatie van organisatie, gebruikersnaam en wachtwoord.",
@@ -116,7 +117,7 @@ def create_login_blueprint(model: "TwinfieldModel", journal: Callable[..., None]
     @bp.post(f"{PREFIX}/consent")
     def consent():
         try:
-            target = auth.consent(request.form.get("request", ""), request.form.get("decision") == "allow")
+            target = flow.consent(request.form.get("request", ""), request.form.get("decision") == "allow")
         except OAuthError as err:
             return _page("Fout", f'<p class="error">{html.escape(err.description or err.error)}</p>', 400)
         journal("oauth.consent", decision=request.form.get("decision"))

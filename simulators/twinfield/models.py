@@ -55,6 +55,12 @@ class TwinfieldModel:
         # an office takes effect on a state dir that already exists; bookings are never touched.
         self.seed()
 
+    def configure(self, config: TwinfieldConfig) -> None:
+        """Use new settings; the parts that took a setting when they were built get it too."""
+        self.config = config
+        self.auth.configure(config)
+        self.transactions.settings = Settings(vat_tolerance=Decimal(str(config.vat_tolerance)))
+
     @property
     def renderer(self) -> "Renderer":
         from .render import Renderer

@@ -25,8 +25,18 @@ class RateLimiter:
         self.limits = {"ip": per_ip, "client": per_client}
         self.concurrent = concurrent
         self._spent: dict[tuple[str, str], deque] = {}
+        # The credits in each window, kept as the window changes: summing the window per request would cost
+        # time in proportion to the traffic of the last minute (quadratic under load).
+        self._used: dict[tuple[str, str], int] = {}
         self._running: dict[str, int] = {}
         self._lock = threading.Lock()
+
+    def configure(self, window: timedelta, per_ip: int, per_client: int, concurrent: int) -> None:
+        """New limits; credits already spent stay spent."""
+        with self._lock:
+            self.window = window
+            self.limits = {"ip": per_ip, "client": per_client}
+            self.concurrent = concurrent
 
     def charge(self, ip: str, client_id: str | None, cost: int) -> int | None:
         """Spend ``cost`` credits; returns None when allowed, else the seconds to wait (Retry-After)."""
@@ -36,7 +46,7 @@ class RateLimiter:
             waits = []
             for kind, key in keys:
                 spent = self._window(kind, key, now)
-                used = sum(c for _, c in spent)
+                used = self._used[(kind, key)]
                 limit = self.limits[kind]
                 if used + cost > limit:
                     waits.append(self._wait(spent, used + cost - limit, now))
@@ -44,12 +54,17 @@ class RateLimiter:
                 return max(waits)
             for kind, key in keys:
                 self._spent[(kind, key)].append((now, cost))
+                self._used[(kind, key)] += cost
         return None
 
     def _window(self, kind: str, key: str, now: datetime) -> deque:
-        spent = self._spent.setdefault((kind, key), deque())
-        while spent and spent[0][0] <= now - self.window:
-            spent.popleft()
+        spent = self._spent.get((kind, key))
+        if spent is None:
+            spent = self._spent[(kind, key)] = deque()
+            self._used[(kind, key)] = 0
+        oldest = now - self.window
+        while spent and spent[0][0] <= oldest:
+            self._used[(kind, key)] -= spent.popleft()[1]
         return spent
 
     def _wait(self, spent: deque, excess: int, now: datetime) -> int:
@@ -76,6 +91,7 @@ class RateLimiter:
     def reset(self) -> None:
         with self._lock:
             self._spent.clear()
+            self._used.clear()
             self._running.clear()
 
     def describe(self) -> dict:

@@ -14,10 +14,10 @@ from flask import Blueprint, jsonify, request
 from ..core.admin import json_body
 from ..core.clock import format_instant
 from ..core.config import build
-from ..core.errors import BadRequest
+from ..core.errors import BadRequest, NotFound
 from ..core.openapi import doc
 from . import errors
-from .config import Article, Client, Dimension, Office, Organisation, User, VatCode
+from .config import SCOPES, Article, Client, Dimension, Office, Organisation, User, VatCode
 
 if TYPE_CHECKING:
     from .service import TwinfieldSimulator
@@ -152,28 +152,39 @@ def create_blueprint(sim: "TwinfieldSimulator") -> Blueprint:
         return jsonify(model.auth.tokens())
 
     @bp.post("/tokens/expire")
-    @doc(body={"type": "object", "properties": {"token": {"type": "string"},
-                                                "kind": {"enum": ["access", "refresh", "session"]}}})
+    @doc(body={"type": "object", "additionalProperties": False, "properties": {
+        "token": {"type": "string"}, "kind": {"enum": list(TOKEN_KINDS)}}})
     def expire_tokens():
         """Token-expiry helper: expire one token, or every token of a kind (default: access tokens), now."""
-        body = json_body(optional=True)
-        return jsonify({"expired": model.auth.expire(body.get("token"), body.get("kind", "access"))})
+        body = _checked(json_body(optional=True), {"token": str, "kind": str})
+        kind = body.get("kind", "access")
+        if kind not in TOKEN_KINDS:
+            raise BadRequest(f"kind must be one of {', '.join(TOKEN_KINDS)}, got {kind!r}")
+        if "token" in body and not any(t["token"] == body["token"] for t in model.auth.tokens()):
+            raise NotFound("no such token (GET /api/twinfield/tokens lists them)")
+        return jsonify({"expired": model.auth.expire(body.get("token"), kind)})
 
     @bp.post("/tokens")
-    @doc(status=201, body={"type": "object", "required": ["user"], "properties": {
+    @doc(status=201, body={"type": "object", "required": ["user"], "additionalProperties": False, "properties": {
         "user": {"type": "string"}, "organisation": {"type": "string"}, "client_id": {"type": "string"},
         "scope": {"type": "string"}}})
     def issue_token():
         """Issue tokens without the login page (a test shortcut): the token endpoint's answer."""
-        body = json_body()
+        body = _checked(json_body(), {"user": str, "organisation": str, "client_id": str, "scope": str},
+                        required=("user",))
         organisation = body.get("organisation", "KOPPELSIM")
-        if model.directory.caller(organisation, body.get("user", "")) is None:
-            raise BadRequest(f"no user {body.get('user')!r} in organisation {organisation!r}")
-        client = model.directory.client(body.get("client_id") or (model.directory.clients() or [{}])[0].get(
-            "client_id"))
+        if model.directory.caller(organisation, body["user"]) is None:
+            raise BadRequest(f"no user {body['user']!r} in organisation {organisation!r}")
+        clients = model.directory.clients()
+        client_id = body.get("client_id") or (clients[0]["client_id"] if clients else None)
+        client = model.directory.client(client_id) if client_id else None
         if client is None:
-            raise BadRequest("no such OAuth client")
-        scope = body.get("scope", "openid twf.user twf.organisation twf.organisationUser offline_access")
+            raise BadRequest(f"no OAuth client {client_id!r}" if client_id else "no OAuth client is registered")
+        scope = body.get("scope", " ".join(SCOPES))
+        unknown = [s for s in scope.split() if s not in SCOPES]
+        if unknown or not scope.split():
+            raise BadRequest(f"scope must be Twinfield's scopes ({' '.join(SCOPES)}); "
+                             f"{'unknown: ' + ', '.join(unknown) if unknown else 'none given'}")
         return jsonify(model.auth.issue(client, organisation, body["user"], scope, format_instant(model.now()))), 201
 
     @bp.get("/limits")
@@ -189,3 +200,20 @@ def create_blueprint(sim: "TwinfieldSimulator") -> Blueprint:
                         "messages": errors.MESSAGES})
 
     return bp
+
+
+TOKEN_KINDS = ("access", "refresh", "session")
+
+
+def _checked(body: dict, fields: dict[str, type], required: tuple[str, ...] = ()) -> dict:
+    """The body's fields, each of its type; an unknown or missing field is a 400 that names it."""
+    unknown = sorted(set(body) - set(fields))
+    if unknown:
+        raise BadRequest(f"unknown field {unknown[0]!r}; fields: {', '.join(fields)}")
+    for name in required:
+        if name not in body:
+            raise BadRequest(f"field {name!r} is required")
+    for name, value in body.items():
+        if not isinstance(value, fields[name]) or (fields[name] is str and not value.strip()):
+            raise BadRequest(f"field {name!r} must be a non-empty {fields[name].__name__}, got {value!r}")
+    return body

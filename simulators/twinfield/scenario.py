@@ -22,7 +22,6 @@ expect:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from fnmatch import fnmatchcase
 from typing import Any, Callable
 
@@ -30,90 +29,14 @@ import requests
 
 from clients.twinfield import TwinfieldClient, TwinfieldOAuth
 
-from ..core.clock import parse_duration
 from ..core.config import build
-from ..core.matching import value_matches
 from ..scenario.vocabulary import Vocabulary
+from .booking_patterns import booking_difference, describe_booking, explain_no_match, row_matches, value_matches_amount
 from .config import Client, Dimension, Office, Organisation, User, VatCode
 from .models import SIM
-from .transactions import Settings
-
-_TEXT = {"type": "string"}
-_VALUE = {"type": ["string", "number"]}
-_FAILS = {"type": "string", "description": "the step must fail with an error like this (wildcards)"}
-_CLIENT = {"type": "string", "description": "which connected client (default: the first)"}
-_OFFICE = {"type": "string", "description": "office code (default: the client's office)"}
-
-_LINE = {"type": "object", "additionalProperties": False, "x-noun": "line field", "properties": {
-    **{k: _TEXT for k in ("type", "dim1", "dim2", "dim3", "debitcredit", "vatcode", "description", "invoicenumber",
-                          "performancetype", "performancecountry", "performancevatnumber", "performancedate")},
-    "value": _VALUE, "vatvalue": _VALUE}}
-_PERCENTAGE = {"type": "object", "required": ["date", "percentage", "account"], "additionalProperties": False,
-               "properties": {"date": _TEXT, "percentage": _VALUE, "account": _TEXT, "group": _TEXT}}
-GIVEN_SCHEMA = {"type": "object", "additionalProperties": False, "x-noun": "twinfield setting", "properties": {
-    "settings": {"type": "object", "x-noun": "setting", "description": "twinfield config settings, e.g. "
-                 "token_lifetime, rate_limit_per_ip, max_concurrent_per_organisation, legacy_logon"},
-    "organisations": {"type": "array", "items": {"type": "object", "required": ["code"]}},
-    "offices": {"type": "array", "items": {"type": "object", "required": ["code", "name"]}},
-    "users": {"type": "array", "items": {"type": "object", "required": ["user", "password"]}},
-    "clients": {"type": "array", "items": {"type": "object", "required": ["client_id", "client_secret"]}},
-    "customers": {"type": "array", "items": {"type": "object", "required": ["code", "name"],
-                                             "additionalProperties": False, "properties": {
-        "code": _TEXT, "name": _TEXT, "email": _TEXT, "office": _TEXT, "vatnumber": _TEXT, "country": _TEXT}}},
-    "ledger": {"type": "array", "items": {"type": "object", "required": ["type", "code", "name"]}},
-    "vat_codes": {"type": "array", "items": {"type": "object", "required": ["code", "name", "percentages"],
-                                             "properties": {"percentages": {"type": "array", "items": _PERCENTAGE}}}},
-    "rules": {"type": "array", "items": {"type": "object"},
-              "description": "fault rules: when + reject / timeout / fault / throttle / delay"},
-}}
-
-CONNECT_SCHEMA = {"type": ["object", "null"], "additionalProperties": False, "properties": {
-    "as": {"type": "string", "description": "a name for this client"}, "user": _TEXT, "password": _TEXT,
-    "organisation": _TEXT, "client_id": _TEXT, "office": _OFFICE, "deny": {"type": "boolean"},
-    "scope": _TEXT, "fails": _FAILS}}
-BOOK_SCHEMA = {"type": "object", "required": ["journal", "lines"], "additionalProperties": False, "properties": {
-    "journal": {"type": "string", "description": "VRK (sales) or MEMO"}, "invoicenumber": _VALUE, "date": _VALUE,
-    "destiny": {"enum": ["temporary", "final"]}, "office": _OFFICE, "client": _CLIENT,
-    "raisewarning": {"type": "boolean"}, "autobalancevat": {"type": "boolean"},
-    "lines": {"type": "array", "items": _LINE, "minItems": 1}, "fails": _FAILS,
-    "as": {"type": "string", "description": "remember the booking number under this name"}}}
-CUSTOMER_SCHEMA = {"type": "object", "required": ["name"], "additionalProperties": False, "properties": {
-    "code": _VALUE, "name": _TEXT, "email": _TEXT, "country": _TEXT, "city": _TEXT, "postcode": _TEXT,
-    "vatnumber": _TEXT, "office": _OFFICE, "client": _CLIENT, "fails": _FAILS}}
-MATCH_SCHEMA = {"type": "object", "additionalProperties": False, "properties": {
-    "customer": _VALUE, "invoicenumber": _VALUE, "office": _OFFICE, "client": _CLIENT, "fails": _FAILS,
-    "lines": {"type": "array", "items": {"type": "array", "items": _VALUE, "minItems": 3, "maxItems": 3}}}}
-POST_SCHEMA = {"type": "object", "required": ["xml"], "additionalProperties": False, "properties": {
-    "xml": _TEXT, "office": _OFFICE, "client": _CLIENT, "result": {"enum": [0, 1, "0", "1"]},
-    "msgs": {"type": "array", "items": _TEXT, "description": "msg texts that must be in the answer (wildcards)"},
-    "fails": _FAILS}}
-SEARCH_SCHEMA = {"type": "object", "required": ["type"], "additionalProperties": False, "properties": {
-    "type": _TEXT, "pattern": _TEXT, "field": {"type": "integer"}, "options": {"type": "object"},
-    "office": _OFFICE, "client": _CLIENT, "total": {"type": "integer"},
-    "rows": {"type": "array", "items": {"type": "array"}}, "fails": _FAILS}}
-HTTP_SCHEMA = {"type": "object", "required": ["path"], "additionalProperties": False, "properties": {
-    "method": {"enum": ["GET", "POST"]}, "path": _TEXT, "body": _TEXT, "content_type": _TEXT,
-    "headers": {"type": "object"}, "token": {"type": "boolean", "description": "put the client's access token "
-                                                                                "in {token} of the body"},
-    "status": {"type": "integer"}, "contains": {"type": "array", "items": _TEXT}}}
-
-_LINE_PATTERN = {"type": "object", "x-noun": "line field"}
-_BOOKING_PATTERN = {"type": "object", "x-noun": "booking field", "properties": {
-    "lines": {"type": "array", "items": _LINE_PATTERN, "description": "exactly these lines, in order"},
-    "has_lines": {"type": "array", "items": _LINE_PATTERN, "description": "at least these lines"}}}
-BOOKINGS_SCHEMA = {"type": "object", "additionalProperties": False, "minProperties": 1, "x-noun": "bookings check",
-                   "properties": {"count": {"type": "integer", "minimum": 0},
-                                  "has": {"type": "array", "items": _BOOKING_PATTERN},
-                                  "none": {"type": "array", "items": _BOOKING_PATTERN}}}
-CUSTOMERS_SCHEMA = {"type": "object", "additionalProperties": False, "minProperties": 1, "properties": {
-    "count": {"type": "integer", "minimum": 0}, "office": _TEXT,
-    "has": {"type": "array", "items": {"type": "object"}}}}
-CLIENT_SCHEMA = {"type": "object", "additionalProperties": False, "minProperties": 1, "properties": {
-    "client": _CLIENT, "refreshes": {"type": "integer", "minimum": 0},
-    "last_error": {"type": ["string", "null"], "description": "the last failed step's error (wildcards)"},
-    "cluster_url": _TEXT}}
-TOKENS_SCHEMA = {"type": "object", "additionalProperties": False, "minProperties": 1, "properties": {
-    "issued": {"type": "integer"}, "active": {"type": "integer"}, "kind": {"enum": ["access", "refresh", "session"]}}}
+from .scenario_schemas import (BOOK_SCHEMA, BOOKINGS_SCHEMA, CLIENT_SCHEMA, CONNECT_SCHEMA, CUSTOMER_SCHEMA,
+                               CUSTOMERS_SCHEMA, GIVEN_SCHEMA, HTTP_SCHEMA, MATCH_SCHEMA, POST_SCHEMA, SEARCH_SCHEMA,
+                               TOKENS_SCHEMA)
 
 
 @dataclass
@@ -256,7 +179,7 @@ def vocabulary() -> Vocabulary:
         if "total" in args and found.total != args["total"]:
             raise AssertionError(f"{found.total} rows found, expected {args['total']}: {found.rows}")
         for wanted in args.get("rows", []):
-            if not any(_row_matches(wanted, row) for row in found.rows):
+            if not any(row_matches(wanted, row) for row in found.rows):
                 raise AssertionError(f"no row like {wanted}; rows: {found.rows}")
 
     @vocab.step("twinfield.http", HTTP_SCHEMA)
@@ -288,14 +211,14 @@ def vocabulary() -> Vocabulary:
         _name_numbers(run, expected)
         if "count" in expected and len(views) != expected["count"]:
             raise AssertionError(f"{len(views)} booking(s), expected {expected['count']}: "
-                                 + "; ".join(_describe(v) for v in views))
+                                 + "; ".join(describe_booking(v) for v in views))
         for pattern in expected.get("has", []):
             if not any(not booking_difference(pattern, v) for v in views):
-                raise AssertionError(_explain(pattern, views))
+                raise AssertionError(explain_no_match(pattern, views))
         for pattern in expected.get("none", []):
             found = [v for v in views if not booking_difference(pattern, v)]
             if found:
-                raise AssertionError(f"expected no booking like {pattern}, found {_describe(found[0])}")
+                raise AssertionError(f"expected no booking like {pattern}, found {describe_booking(found[0])}")
 
     @vocab.expectation("twinfield.customers", CUSTOMERS_SCHEMA)
     def customers(run, expected: dict) -> None:
@@ -305,7 +228,7 @@ def vocabulary() -> Vocabulary:
             raise AssertionError(f"{len(views)} customer(s), expected {expected['count']}: "
                                  f"{[(v['code'], v['name']) for v in views]}")
         for pattern in expected.get("has", []):
-            if not any(all(_value(exp, v.get(k)) for k, exp in pattern.items()) for v in views):
+            if not any(all(value_matches_amount(exp, v.get(k)) for k, exp in pattern.items()) for v in views):
                 raise AssertionError(f"no customer like {pattern}; customers: "
                                      f"{[(v['office'], v['code'], v['name'], v['email']) for v in views]}")
 
@@ -346,15 +269,11 @@ def _given(run, value: dict) -> None:
     sim = _sim(run)
     model = sim.model
     where = str(run.scenario.path)
-    for key, setting in (value.get("settings") or {}).items():
-        if not hasattr(sim.config, key):
-            raise ValueError(f"given.twinfield.settings: unknown setting {key!r}")
-        setattr(sim.config, key, setting)
-    sim.limiter.limits = {"ip": sim.config.rate_limit_per_ip, "client": sim.config.rate_limit_per_client}
-    sim.limiter.concurrent = sim.config.max_concurrent_per_organisation
-    sim.limiter.window = parse_duration(sim.config.rate_window)
-    # The model took its tolerance from the config when it was built: a scenario's setting must reach it too
-    model.transactions.settings = Settings(vat_tolerance=Decimal(str(sim.config.vat_tolerance)))
+    if value.get("settings"):
+        try:  # on a copy of the configuration: the runtime's own instance stays as configured
+            sim.configure(**value["settings"])
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"given.twinfield.settings: {exc}") from exc
     for raw in value.get("organisations", []):
         model.directory.put_organisation(build(Organisation, raw, where, "given.twinfield.organisations"))
     for raw in value.get("offices", []):
@@ -373,44 +292,19 @@ def _given(run, value: dict) -> None:
         raw["percentages"] = [{**p, "percentage": str(p["percentage"])} for p in raw.get("percentages", [])]
         model.put_vat_code(office, build(VatCode, raw, where, "given.twinfield.vat_codes"))
     for rule in value.get("rules", []):
+        if _holds(rule):
+            raise ValueError("given.twinfield.rules: a delay or hold keeps the answer until the simulated clock "
+                             "reaches its due time, and a scenario is one actor: nobody could move the clock "
+                             "while its step waits. Script what the client sees with timeout (drop or gateway).")
         run.runtime.rules.add(SIM, rule)
 
 
-# -- matching bookings against patterns ---------------------------------------------------------------------
-
-
-def _value(expected: Any, actual: Any) -> bool:
-    """Like the journal's patterns, and amounts compare as amounts (82.2 matches "82.20")."""
-    if isinstance(expected, (int, float)) and not isinstance(expected, bool) and isinstance(actual, str):
-        try:
-            return Decimal(str(expected)) == Decimal(actual)
-        except InvalidOperation:
-            return False
-    if isinstance(expected, (int, float)) and not isinstance(expected, bool) and isinstance(actual, int):
-        return expected == actual
-    return value_matches(expected, actual)
-
-
-def line_difference(pattern: dict, line: dict) -> list[str]:
-    return [f"{k}: expected {v!r}, got {line.get(k)!r}" for k, v in pattern.items() if not _value(v, line.get(k))]
-
-
-def booking_difference(pattern: dict, booking: dict) -> list[str]:
-    reasons = []
-    for key, expected in pattern.items():
-        if key == "lines":
-            if len(expected) != len(booking["lines"]):
-                reasons.append(f"lines: expected {len(expected)}, got {len(booking['lines'])}")
-                continue
-            for i, (want, line) in enumerate(zip(expected, booking["lines"])):
-                reasons.extend(f"line {i + 1}: {r}" for r in line_difference(want, line))
-        elif key == "has_lines":
-            for want in expected:
-                if not any(not line_difference(want, line) for line in booking["lines"]):
-                    reasons.append(f"no line like {want}")
-        elif not _value(expected, booking.get(key)):
-            reasons.append(f"{key}: expected {expected!r}, got {booking.get(key)!r}")
-    return reasons
+def _holds(rule: Any) -> bool:
+    """A rule that keeps an answer until the clock moves on (``delay``, ``timeout`` in mode ``hold``)."""
+    if not isinstance(rule, dict):
+        return False
+    timeout = rule.get("timeout")
+    return "delay" in rule or (isinstance(timeout, dict) and timeout.get("mode") == "hold")
 
 
 def _name_numbers(run, expected: dict) -> None:
@@ -421,24 +315,3 @@ def _name_numbers(run, expected: dict) -> None:
             number = pattern.get("number")
             if isinstance(number, str) and number.startswith("@"):
                 pattern["number"] = names.get(number[1:], number)
-
-
-def _describe(view: dict) -> str:
-    lines = ", ".join(f"{ln['type']} {ln['dim1']}/{ln['dim2'] or '-'} {ln['debitcredit']} {ln['value']}"
-                      f"{' ' + ln['vatcode'] if ln['vatcode'] else ''}" for ln in view["lines"])
-    return (f"{view['office']} {view['code']} {view['number']} ({view['location']}, invoice "
-            f"{view['invoicenumber']}): {lines}")
-
-
-def _explain(pattern: dict, views: list[dict], show: int = 3) -> str:
-    out = [f"no booking matches {pattern}"]
-    if not views:
-        out.append("  (there are no bookings)")
-    for view in sorted(views, key=lambda v: len(booking_difference(pattern, v)))[:show]:
-        out.append(f"  closest: {_describe(view)}")
-        out.extend(f"    - {reason}" for reason in booking_difference(pattern, view))
-    return "\n".join(out)
-
-
-def _row_matches(wanted: list, row: list[str]) -> bool:
-    return len(wanted) <= len(row) and all(_value(w, r) for w, r in zip(wanted, row))

@@ -9,14 +9,16 @@ Scriptable faults (rules, ``sim: twinfield``), matched against the request's fir
   before or after the booking is stored: the case a koppeling must survive without booking twice;
 * ``fault: {code, message, http}`` - a SOAP fault with Twinfield's detail code;
 * ``throttle: {retry_after}`` - a 429 with Retry-After;
-* ``delay: {seconds}`` - answer late (real seconds, at most 30: for concurrency tests).
+* ``delay: {seconds}`` - answer late: the answer is held until the *simulated* clock has moved that many
+  seconds on (``holding.py``; real time in ``sim`` mode, a test's ``advance`` on a virtual clock).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import dataclasses
+from typing import TYPE_CHECKING, Any
 
-from ..core.clock import parse_duration
+from ..core.clock import MAX_DURATION_SECONDS, parse_duration
 from ..core.lifecycle import Endpoint
 from ..core.runtime import Context, Simulator
 from .config import TwinfieldConfig
@@ -37,6 +39,10 @@ _ACTIONS = {
 }
 
 
+# The configuration's seed data: lists of records, put in the state database at start and at each reset.
+SEED_LISTS = ("organisations", "offices", "users", "clients", "vat_codes", "ledger", "dimensions", "articles")
+
+
 def validate_rule(rule: dict) -> None:
     action = next(k for k in rule if k not in ("when", "name"))
     if action not in _ACTIONS:
@@ -50,6 +56,8 @@ def validate_rule(rule: dict) -> None:
             raise ValueError(f"{action}: unknown field {key!r}; known: {', '.join(allowed)}")
         if not isinstance(value, allowed[key]) or (allowed[key] is int and isinstance(value, bool)):
             raise ValueError(f"{action}.{key} has the wrong type: {value!r}")
+    if "seconds" in body and not 0 <= body["seconds"] <= MAX_DURATION_SECONDS:
+        raise ValueError(f"{action}.seconds must be 0 or more (simulated seconds), got {body['seconds']!r}")
     if action == "timeout" and body.get("mode", "drop") not in ("drop", "gateway", "hold"):
         raise ValueError("timeout.mode must be drop, gateway or hold")
     if action == "reject" and body.get("msgtype", "error") not in ("error", "warning"):
@@ -67,6 +75,31 @@ class TwinfieldSimulator(Simulator):
         self.limiter = RateLimiter(ctx.clock.now, parse_duration(config.rate_window), config.rate_limit_per_ip,
                                    config.rate_limit_per_client, config.max_concurrent_per_organisation)
         self.listener: "HTTPListener | None" = None
+        self._configured = config  # what a reset goes back to
+
+    def configure(self, **settings: Any) -> TwinfieldConfig:
+        """Run on a copy of the configuration with these settings (a scenario's ``settings``, a test's).
+
+        A copy, never the instance itself: that one is the runtime's configuration, read again by a reset
+        and shared with whoever built it (the pytest plugin's session, a scenario runner). Raises
+        ``ValueError`` for an unknown setting or a value the configuration refuses."""
+        known = {f.name for f in dataclasses.fields(TwinfieldConfig)}
+        unknown = sorted(set(settings) - known)
+        if unknown:
+            raise ValueError(f"unknown Twinfield setting {unknown[0]!r}")
+        seeds = sorted(name for name in settings if name in SEED_LISTS)
+        if seeds:  # seed data is added through the model (as given.twinfield.<name> does), not swapped in raw
+            raise ValueError(f"{seeds[0]!r} is seed data, not a setting: give it as given.twinfield.{seeds[0]} "
+                             "(or POST /api/twinfield/...)")
+        config = dataclasses.replace(self.config, **settings)  # __post_init__ checks the new values
+        self._use(config)
+        return config
+
+    def _use(self, config: TwinfieldConfig) -> None:
+        self.config = config
+        self.model.configure(config)
+        self.limiter.configure(parse_duration(config.rate_window), config.rate_limit_per_ip,
+                               config.rate_limit_per_client, config.max_concurrent_per_organisation)
 
     @classmethod
     def settings_for_tests(cls) -> dict:
@@ -113,6 +146,8 @@ class TwinfieldSimulator(Simulator):
             listener.stop()
 
     def reset(self) -> None:
+        if self.config is not self._configured:
+            self._use(self._configured)  # settings a test or scenario made end with it
         self.model.reset()
         self.limiter.reset()
 

@@ -16,18 +16,19 @@ import gzip
 import html
 import logging
 import socket
-import time
 import zlib
 from typing import TYPE_CHECKING, Any, Callable
 
 from flask import Flask, Response, request
 from lxml import etree
 
+from ..core.clock import format_instant
 from ..core.safexml import XMLRefused, parse_xml
 from . import soap
 from .auth import LOGON_OAUTH_REQUIRED, LOGON_OK
 from .directory import Caller
 from .errors import F100_UNEXPECTED, F186_INVALID_ZLIB, F187_INVALID_XML, FaultCode, TwinfieldFault
+from .holding import hold
 from .login import create_login_blueprint
 from .processxml import ProcessXml, event_of, is_read, most_lines, requests_in
 
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
 
 SIM = "twinfield"
 log = logging.getLogger(__name__)
-MAX_RULE_DELAY = 30.0  # real seconds: a scripted delay or hold never blocks a test for long
 DROP = "koppelsim.drop"
 
 
@@ -205,9 +205,17 @@ class SoapCall:
             known = FaultCode(code, action.get("message") or F100_UNEXPECTED.message, int(action.get("http", 500)))
             raise _Answer(self._twinfield_fault(known, known.message))
         if rule["action"] == "delay":
-            time.sleep(min(float(action.get("seconds", 1)), MAX_RULE_DELAY))  # real I/O wait, bounded
+            self._hold(float(action.get("seconds", 1)), rule)  # simulated seconds: see holding.py
             return None
         return rule
+
+    def _hold(self, seconds: float, rule: dict) -> None:
+        """Keep this answer until the simulated clock has moved ``seconds`` on (never a real sleep per se)."""
+        ctx = self.sim.ctx
+        held = hold(ctx.clock, ctx.scheduler, seconds, self.sim.config.max_hold_seconds)
+        if not held.by_clock and self.sim.listener is not None:  # (a runtime stopped meanwhile has no journal)
+            self.journal("twinfield.hold_bound", rule=rule["id"], seconds=seconds,
+                         due=format_instant(held.due), max_hold_seconds=self.sim.config.max_hold_seconds)
 
     def _time_out(self, rule: dict) -> Response:
         action = rule["timeout"]
@@ -216,7 +224,7 @@ class SoapCall:
         if mode == "gateway":
             return Response("504 Gateway Time-out\n", status=504, content_type="text/plain")
         if mode == "hold":
-            time.sleep(min(float(action.get("seconds", 5)), MAX_RULE_DELAY))
+            self._hold(float(action.get("seconds", 5)), rule)
             return Response("504 Gateway Time-out\n", status=504, content_type="text/plain")
         request.environ[DROP] = True
         return Response(b"", status=200)

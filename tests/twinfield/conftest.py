@@ -127,13 +127,7 @@ def running(tmp_path_factory) -> Iterator[Runtime]:
 
 @pytest.fixture
 def tw(running: Runtime) -> TW:
-    running.reset()
-    sim = running.simulators["twinfield"]
-    for key, value in {"rate_limit_per_ip": 1000, "rate_limit_per_client": 1000, "legacy_logon": True,
-                       "max_concurrent_per_organisation": 10, "token_lifetime": "1h"}.items():
-        setattr(sim.config, key, value)
-    sim.limiter.limits = {"ip": 1000, "client": 1000}
-    sim.limiter.concurrent = 10
+    running.reset()  # also ends the settings a test made with sim.configure(...)
     return TW(running)
 
 

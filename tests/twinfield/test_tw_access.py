@@ -110,5 +110,5 @@ def test_access_token_logon_makes_a_session_from_a_token(tw):
 
 
 def test_with_legacy_logon_switched_off_a_password_logon_needs_oauth(tw):
-    tw.sim.config.legacy_logon = False
+    tw.sim.configure(legacy_logon=False)
     assert logon(tw)[0] == "OAuth2AuthenticationRequired"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import requests
 
 TIMEOUT = 10
@@ -89,3 +90,37 @@ def test_a_reset_removes_bookings_and_reseeds(tw, customer, sales_xml):
     assert tw.bookings() == [] and tw.model.auth.tokens() == []
     assert [o.code for o in tw.model.directory.offices()] == ["NLA000001", "NLA000002", "NLA999999"]
     assert tw.api("GET", "/api/twinfield/dimensions", params={"type": "DEB"}).json() == []
+
+
+@pytest.mark.parametrize("body, says", [
+    ({}, "field 'user' is required"),
+    ({"user": ["koppeling"]}, "field 'user' must be a non-empty str"),
+    ({"user": "koppeling", "organisation": 7}, "field 'organisation' must be a non-empty str"),
+    ({"user": "koppeling", "usr": "x"}, "unknown field 'usr'"),
+    ({"user": "nobody"}, "no user 'nobody' in organisation 'KOPPELSIM'"),
+    ({"user": "koppeling", "client_id": "elsewhere"}, "no OAuth client 'elsewhere'"),
+    ({"user": "koppeling", "scope": "openid admin"}, "unknown: admin"),
+    ({"user": "koppeling", "scope": 5}, "field 'scope' must be a non-empty str"),
+])
+def test_issuing_a_token_refuses_bad_input_with_a_clear_json_error(tw, body, says):
+    answer = tw.api("POST", "/api/twinfield/tokens", json=body)
+    assert answer.status_code == 400 and says in answer.json()["error"]["message"], answer.text
+    assert tw.model.auth.tokens() == []
+
+
+@pytest.mark.parametrize("body, status, says", [
+    ({"kind": "bearer"}, 400, "kind must be one of access, refresh, session"),
+    ({"token": 12}, 400, "field 'token' must be a non-empty str"),
+    ({"token": "0" * 32}, 404, "no such token"),
+    ({"everything": True}, 400, "unknown field 'everything'"),
+])
+def test_expiring_tokens_refuses_bad_input_with_a_clear_json_error(tw, body, status, says):
+    token = tw.token()
+    answer = tw.api("POST", "/api/twinfield/tokens/expire", json=body)
+    assert answer.status_code == status and says in answer.json()["error"]["message"], answer.text
+    assert tw.model.auth.validation(token)  # nothing was expired
+
+
+def test_a_token_body_that_is_not_an_object_is_refused(tw):
+    answer = tw.api("POST", "/api/twinfield/tokens", data="[1, 2]")
+    assert answer.status_code == 400 and "JSON object" in answer.json()["error"]["message"]

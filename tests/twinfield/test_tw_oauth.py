@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from clients.twinfield import OAuthError
-from simulators.twinfield.auth import OAuthError as GrantRefused
+from simulators.twinfield.authorize import OAuthError as GrantRefused
 
 AUTH = "/auth/authentication/connect"
 SCOPE = "openid twf.user twf.organisation twf.organisationUser offline_access"
@@ -198,7 +198,7 @@ def test_a_consent_posted_twice_at_once_gives_one_code(tw, monkeypatch):
     request_id = re.search(r'name="request" value="([0-9a-f]+)"', page.text).group(1)
     requests.post(tw.base + "/auth/authentication/login", timeout=TIMEOUT, data={
         "request": request_id, "organisation": "KOPPELSIM", "username": "koppeling", "password": "koppeling-secret"})
-    auth = tw.model.auth
+    auth = tw.model.auth.authorize  # the login and consent pages' state
     read = auth.store.query_dicts
     raced: list = []
 
@@ -220,3 +220,52 @@ def test_the_discovery_document_names_the_endpoints_here(tw):
     doc = requests.get(tw.base + "/auth/authentication/.well-known/openid-configuration", timeout=TIMEOUT).json()
     assert doc["token_endpoint"] == tw.base + AUTH + "/token"
     assert "twf.organisation" in doc["scopes_supported"]
+
+
+def login_page(tw) -> str:
+    """The request id of a fresh login page."""
+    page = authorize(tw)
+    return re.search(r'name="request" value="([0-9a-f]+)"', page.text).group(1)
+
+
+def submit_login(tw, request_id: str) -> requests.Response:
+    return requests.post(tw.base + "/auth/authentication/login", timeout=TIMEOUT, allow_redirects=False, data={
+        "request": request_id, "organisation": "KOPPELSIM", "username": "koppeling", "password": "koppeling-secret"})
+
+
+def test_a_login_page_left_open_past_its_lifetime_has_expired(tw):
+    request_id = login_page(tw)
+    tw.advance("9m")
+    assert submit_login(tw, request_id).status_code == 200  # still in time: the consent page
+    late = login_page(tw)
+    tw.advance("10m")  # login_request_lifetime (simulated time)
+    answer = submit_login(tw, late)
+    assert answer.status_code == 400 and "verlopen" in answer.text
+
+
+def test_a_consent_page_past_the_lifetime_gives_no_code(tw):
+    request_id = login_page(tw)
+    assert submit_login(tw, request_id).status_code == 200
+    tw.advance("10m")
+    answer = requests.post(tw.base + "/auth/authentication/consent", data={"request": request_id, "decision": "allow"},
+                           timeout=TIMEOUT, allow_redirects=False)
+    assert answer.status_code == 400 and "code=" not in answer.headers.get("Location", "")
+
+
+def test_expired_login_requests_and_dead_codes_are_swept_away(tw):
+    store = tw.model.store
+    for _ in range(3):
+        login_page(tw)  # abandoned on the login page
+    tw.login()  # one finished login: its code is used
+    count = lambda table: store.query(f"SELECT COUNT(*) FROM {table}")[0][0]
+    assert count("tw_login_requests") == 3 and count("tw_codes") == 1
+    tw.advance("11m")
+    login_page(tw)  # every new authorize sweeps
+    assert count("tw_login_requests") == 1 and count("tw_codes") == 0
+
+
+def test_a_scenario_may_shorten_the_login_lifetime(tw):
+    tw.sim.configure(login_request_lifetime="1m")
+    request_id = login_page(tw)
+    tw.advance("61s")
+    assert submit_login(tw, request_id).status_code == 400

@@ -9,8 +9,8 @@ import requests
 
 
 def limit(tw, per_ip: int = 1000, per_client: int = 1000, concurrent: int = 10) -> None:
-    tw.sim.limiter.limits = {"ip": per_ip, "client": per_client}
-    tw.sim.limiter.concurrent = concurrent
+    tw.sim.configure(rate_limit_per_ip=per_ip, rate_limit_per_client=per_client,
+                     max_concurrent_per_organisation=concurrent)
 
 
 def write(tw, token: str, soap, sales_xml, number: str) -> requests.Response:
@@ -60,7 +60,7 @@ def test_too_many_requests_at_once_get_429(tw, soap, sales_xml, customer):
     token = tw.token()
     limit(tw, concurrent=1)
     tw.runtime.rules.add("twinfield", {"when": {"kind": "transaction", "invoicenumber": "SLOW"},
-                                       "delay": {"seconds": 1.0}})
+                                       "delay": {"seconds": 30}})
     results: dict[str, int] = {}
     started = threading.Event()
 
@@ -71,13 +71,15 @@ def test_too_many_requests_at_once_get_429(tw, soap, sales_xml, customer):
     thread = threading.Thread(target=slow)
     thread.start()
     started.wait(5)
-    # the slow request holds the organisation's only slot for a (real) second: wait until it is in
-    for _ in range(100):
+    # the slow request holds the organisation's only slot until the clock moves 30 s: wait until it is in
+    for _ in range(500):
         if tw.sim.limiter.describe()["running"].get("KOPPELSIM"):
             break
         threading.Event().wait(0.01)
     second = write(tw, token, soap, sales_xml, "FAST")
-    thread.join(10)
     assert second.status_code == 429 and second.headers["Retry-After"] == "1"
+    assert thread.is_alive()  # still held: the virtual clock has not moved
+    tw.advance("30s")
+    thread.join(10)
     assert results["slow"] == 200
     assert write(tw, token, soap, sales_xml, "FAST").status_code == 200

@@ -1,0 +1,152 @@
+"""``koppelsim koppeling connect|run|payments|status|errors|detail|retry|dashboard`` - the koppeling from the
+command line.
+
+``run`` syncs orders every ``sync_interval`` and runs payments ``payment_runs_per_day`` times a day, on one
+clock (real time; ``--at`` fixes it, for scripted runs); ``run --once`` is one sync and, when due, nothing
+more. State lives in one SQLite file (``--state``): kill the process at any moment and start it again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TYPE_CHECKING
+
+from ..clock import FixedClock, RealClock, real_sleep
+
+if TYPE_CHECKING:
+    from .service import Koppeling
+
+
+def add_koppeling_commands(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("koppeling", help="post CCV Shop orders and payments to Twinfield")
+    parser.add_argument("--config", required=True, help="the koppeling's YAML configuration")
+    parser.add_argument("--state", default="./.koppelsim-client/koppeling.db", help="the koppeling's own state file")
+    parser.add_argument("--at", default=None, help=argparse.SUPPRESS)  # a fixed clock, for scripted runs
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions.add_parser("connect", help="log in to Twinfield once (OAuth) and keep the tokens")
+    run = actions.add_parser("run", help="sync orders and run payments on the clock, until stopped")
+    run.add_argument("--once", action="store_true", help="one sync, then stop")
+    actions.add_parser("payments", help="one payment run now")
+    status = actions.add_parser("status", help="the Reporting tab: what was posted")
+    status.add_argument("--json", action="store_true")
+    errors = actions.add_parser("errors", help="the Errors tab: what could not be posted, and why")
+    errors.add_argument("--json", action="store_true")
+    detail = actions.add_parser("detail", help="more info on one error (the check or Twinfield's message)")
+    detail.add_argument("id", help="e.g. order-340000001")
+    retry = actions.add_parser("retry", help="process one error again")
+    retry.add_argument("id", help="e.g. order-340000001 or payment-order-340000001")
+    dashboard = actions.add_parser("dashboard", help="the web page: tabs Reporting and Errors, until stopped")
+    dashboard.add_argument("--host", default="127.0.0.1", help="the address to bind (default: loopback only)")
+    dashboard.add_argument("--port", type=int, default=8810, help="0 picks a free port")
+    parser.set_defaults(func=_dispatch)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    # Imported here, not at the top: `koppelsim sim` builds this parser and must not pay for the client.
+    from .config import ConfigError, load_config
+    from .service import Koppeling
+
+    try:
+        config = load_config(args.config)
+    except (OSError, ConfigError) as exc:
+        print(f"koppelsim koppeling: {exc}", file=sys.stderr)
+        return 2
+    clock = FixedClock(args.at) if args.at else RealClock()
+    koppeling = Koppeling.open(config, args.state, clock)
+    try:
+        return _ACTIONS[args.action](koppeling, args)
+    finally:
+        koppeling.close()
+
+
+def _connect(koppeling: Koppeling, args: argparse.Namespace) -> int:
+    print(f"connected: office {koppeling.config.office}, cluster {koppeling.twinfield.cluster_url}")
+    return 0
+
+
+def _run(koppeling: Koppeling, args: argparse.Namespace) -> int:
+    from .service import next_payment_run, parse_interval
+
+    if args.once:
+        print(json.dumps(koppeling.sync()))
+        return 0
+    interval = parse_interval(koppeling.config.sync_interval)
+    clock = koppeling.clock
+    next_sync = clock.now()
+    next_payments = next_payment_run(clock.now(), koppeling.config.payment_runs_per_day)
+    while True:
+        now = clock.now()
+        if now >= next_sync:
+            print(f"{now:%Y-%m-%d %H:%M:%S} sync {json.dumps(koppeling.sync())}", flush=True)
+            next_sync = now + interval
+        if now >= next_payments:
+            print(f"{now:%Y-%m-%d %H:%M:%S} payments {json.dumps(koppeling.payments())}", flush=True)
+            next_payments = next_payment_run(now, koppeling.config.payment_runs_per_day)
+        wait = (min(next_sync, next_payments) - clock.now()).total_seconds()
+        real_sleep(max(1.0, min(wait, 60.0)))
+
+
+def _payments(koppeling: Koppeling, args: argparse.Namespace) -> int:
+    print(json.dumps(koppeling.payments()))
+    return 0
+
+
+def _status(koppeling: Koppeling, args: argparse.Namespace) -> int:
+    rows = koppeling.reporting()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for row in rows:
+        payment = row["payment"]["state"] if row["payment"] else "-"
+        print(f"{row['id']:<22} {row['number']:<12} {row['total']:>10}  {row['twinfield']['kind']} "
+              f"{row['twinfield']['number']:<10} customer {row['customer']:<6} payment {payment}")
+    print(f"{len(rows)} posted, {len(koppeling.errors())} on the Errors list")
+    return 0
+
+
+def _errors(koppeling: Koppeling, args: argparse.Namespace) -> int:
+    rows = koppeling.errors()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for row in rows:
+        print(f"{row['id']:<30} {row['number'] or '':<12} {row['check']:<10} "
+              f"{'(retried) ' if row['retry'] else ''}{row['reason']}")
+    print(f"{len(rows)} on the Errors list")
+    return 1 if rows else 0
+
+
+def _detail(koppeling: Koppeling, args: argparse.Namespace) -> int:
+    try:
+        print(json.dumps(koppeling.error_detail(args.id), indent=2))
+    except KeyError as exc:
+        print(f"koppelsim koppeling: {exc.args[0]}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _retry(koppeling: Koppeling, args: argparse.Namespace) -> int:
+    try:
+        print(json.dumps(koppeling.process_again(args.id), indent=2))
+    except KeyError as exc:
+        print(f"koppelsim koppeling: {exc.args[0]}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _dashboard(koppeling: Koppeling, args: argparse.Namespace) -> int:
+    from .web import DashboardServer  # flask only for this command
+
+    server = DashboardServer(koppeling, args.host, args.port)
+    print(f"dashboard on {server.url}/ (Ctrl-C stops)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+_ACTIONS = {"connect": _connect, "run": _run, "payments": _payments, "status": _status, "errors": _errors,
+            "detail": _detail, "retry": _retry, "dashboard": _dashboard}

@@ -1,0 +1,92 @@
+"""Customers: found by e-mail, created once as a Twinfield debtor (dimension DEB), never modified.
+
+The field mapping is seed 003's: name (company, else first and last name), KvK as ``cocnumber``, the VAT
+number, the billing address (contact = first and last name, street with house number and suffix, address
+line 2, postcode, city, country, telephone, e-mail of at most 200 characters) and the delivery address.
+[CHOSEN] Twinfield's address fields: ``field2`` holds street and house number, ``field3`` address line 2;
+the delivery address is the ``postal`` address; a name longer than Twinfield's 80 characters is cut.
+
+The e-mail -> code map is the koppeling's own (Twinfield cannot search by e-mail). A creation is an intent
+first (``creating``); after a kill or a lost answer the next attempt looks the debtor up by name and
+e-mail before creating it again.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from clients.ccvshop import Address, Customer
+from clients.twinfield import TwinfieldClient, TwinfieldUnavailable
+
+from . import ledger
+from .store import KoppelingStore
+
+MAX_NAME = 80
+MAX_EMAIL = 200  # seed 003: "niet langer dan 200 karakters"
+
+
+def customer_key(customer: Customer) -> str:
+    """What customers are matched on: the e-mail; [CHOSEN] without one, the name."""
+    return customer.email.strip().lower() or f"(no e-mail) {display_name(customer).lower()}"
+
+
+def display_name(customer: Customer) -> str:
+    billing = customer.billing
+    person = " ".join(p for p in (billing.first_name, billing.last_name) if p).strip() or billing.full_name
+    return (billing.company or person or customer.email or "Webwinkelklant").strip()[:MAX_NAME]
+
+
+def _address(kind: str, address: Address, email: str) -> dict:
+    street = " ".join(str(p) for p in (address.street or address.address_line_1, address.housenumber or "",
+                                       address.housenumber_suffix) if p).strip()
+    person = " ".join(p for p in (address.first_name, address.last_name) if p).strip() or address.full_name
+    return {"type": kind, "name": (address.company or person)[:MAX_NAME], "contact": person,
+            "country": address.country_code or "", "city": address.city, "postcode": address.zipcode,
+            "field2": street, "field3": address.address_line_2, "telephone": address.telephone,
+            "email": email[:MAX_EMAIL]}
+
+
+def customer_request(office: str, customer: Customer) -> str:
+    """The ``<dimension>`` the koppeling creates for a shop customer."""
+    fields = {"name": display_name(customer), "cocnumber": customer.kvk,
+              "vatnumber": "".join(customer.vat_number.split()).upper()}
+    addresses = [_address("invoice", customer.billing, customer.email)]
+    if not customer.delivery.is_empty and customer.delivery != customer.billing:
+        addresses.append(_address("postal", customer.delivery, ""))
+    return ledger.customer_xml(office, fields, addresses)
+
+
+class Customers:
+    def __init__(self, store: KoppelingStore, client: TwinfieldClient, office: str, now: Callable[[], str],
+                 crash: Callable[[str], None]) -> None:
+        self.store = store
+        self.client = client
+        self.office = office
+        self.now = now
+        self.crash = crash
+
+    def code_for(self, customer: Customer) -> str:
+        """The debtor code of this customer, created in Twinfield the first time (never updated after)."""
+        key = customer_key(customer)
+        known = self.store.customer(key)
+        if known and known["state"] == "created":
+            return known["code"]
+        name = display_name(customer)
+        if known:  # an earlier creation whose outcome we never learned: look before creating again
+            found = ledger.find_customer(self.client, self.office, name, customer.email)
+            if found:
+                self.store.customer_created(key, found)
+                return found
+        else:
+            self.store.customer_intent(key, name, self.now())
+        self.crash("before_customer_created")
+        try:
+            code = ledger.create_customer(self.client, self.office, customer_request(self.office, customer))
+        except TwinfieldUnavailable:
+            found = ledger.find_customer(self.client, self.office, name, customer.email)
+            if not found:
+                raise
+            code = found
+        self.crash("after_customer_created")
+        self.store.customer_created(key, code)
+        return code

@@ -1,0 +1,1 @@
+"""The communication hub as a runtime component (its logic is the client in clients/hub)."""
