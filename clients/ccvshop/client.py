@@ -7,7 +7,8 @@
 * collections followed through their ``next`` links;
 * a 429 waited out for its ``Retry-After`` with the injected ``sleep`` (a scenario passes one that moves
   the virtual clock: nothing sleeps for simulated time), then tried again, boundedly;
-* errors as ``CCVShopError`` with the API's ``code``, ``status`` and ``developermessage``.
+* errors as ``CCVShopError`` with the API's ``code``, ``status`` and ``developermessage``; no answer at all
+  (connection refused, dropped, timed out) as ``ShopUnavailable``, a ``CCVShopError`` with status 0.
 
 The clock and the sleep function are handed in; the client never imports the simulators.
 """
@@ -48,6 +49,10 @@ class CCVShopError(Exception):
 
 class RateLimited(CCVShopError):
     """Still 429 after the allowed number of waits."""
+
+
+class ShopUnavailable(CCVShopError):
+    """No answer at all: the connection failed, was dropped or timed out (``status`` 0)."""
 
 
 class SignatureError(Exception):
@@ -125,11 +130,15 @@ class CCVShopClient:
         prepared.headers["Accept"] = "application/vnd.verto.webshop+json, application/json"
         if data:
             prepared.headers["Content-Type"] = "application/json"
-        response = self.session.send(prepared, timeout=self.timeout, stream=True, allow_redirects=False)
         try:
-            body = _read(response)
-        finally:
-            response.close()
+            response = self.session.send(prepared, timeout=self.timeout, stream=True, allow_redirects=False)
+            try:
+                body = _read(response)
+            finally:
+                response.close()
+        except requests.RequestException as exc:
+            raise ShopUnavailable(0, None, f"no answer from the shop ({method} {uri}): {type(exc).__name__}: "
+                                           f"{exc}") from exc
         return Answer(response.status_code, {k.lower(): v for k, v in response.headers.items()}, body, uri)
 
     def get(self, path: str, **query: Any) -> Any:

@@ -4,6 +4,7 @@ customers by e-mail, payments as memo bookings matched with the sale, nothing po
 from .._lazy import lazy_exports
 
 _HOMES = {"ConfigError": ".config", "KoppelingConfig": ".config", "config_from_dict": ".config",
-          "load_config": ".config", "CRASH_ENV": ".service", "CRASH_POINTS": ".service", "Koppeling": ".service"}
+          "load_config": ".config", "CRASH_ENV": ".service", "CRASH_POINTS": ".service", "Koppeling": ".service",
+          "KoppelingBusy": ".lock"}
 __all__ = sorted(_HOMES)
 __getattr__ = lazy_exports(__name__, _HOMES)

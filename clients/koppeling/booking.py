@@ -15,7 +15,7 @@ one is an error. A negative sale (a credit invoice) swaps debit and credit.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from xml.sax.saxutils import escape
 
 from .config import KoppelingConfig, VatTarget, rate_key
@@ -31,11 +31,12 @@ LINE_NAMES = {"turnover": "row", "shipping": "shipping", "payment": "payment cos
 class CheckFailed(Exception):
     """A check before posting failed; ``check`` names which (total, vies, vatcode, posted, rounding, ...)."""
 
-    def __init__(self, check: str, reason: str, retry: bool = False) -> None:
+    def __init__(self, check: str, reason: str, retry: bool = False, messages: list[str] | None = None) -> None:
         super().__init__(reason)
         self.check = check
         self.reason = reason
         self.retry = retry  # True: nothing is wrong with the order, the check could not be done now
+        self.messages = messages or []  # Twinfield's texts, when Twinfield's answer made the check fail
 
 
 @dataclass
@@ -52,6 +53,30 @@ class Priced:
 
 def _money(value: Decimal) -> str:
     return f"{value:.2f}"
+
+
+# -- numbers ------------------------------------------------------------------------------------------------------
+
+
+def own_number(sale: Sale, config: KoppelingConfig) -> str:
+    """The number a sale is booked under, in full. Seed 003: an order's number, on request its invoice number;
+    an invoice (debit or credit) has its own - "Factuurnummer en referentie [invoicenumber_full]" - so with
+    ``source: invoices`` the booking always carries the invoice's number, whatever ``invoicenumber`` says."""
+    if sale.source == "invoice":
+        return sale.number
+    chosen = sale.invoice_number if config.invoicenumber == "invoice" else sale.order_number
+    return chosen or sale.number
+
+
+def invoice_ref(number: str) -> str:
+    """Twinfield's invoice number field: the LAST 40 characters (seed 003: "om de factuurnummers uniek te
+    houden")."""
+    return number[-MAX_NUMBER:]
+
+
+def description_ref(number: str) -> str:
+    """A number as a line description: the FIRST 40 characters (seed 003)."""
+    return number[:MAX_NUMBER]
 
 
 # -- checks 1 and 3 ---------------------------------------------------------------------------------------------
@@ -90,12 +115,21 @@ def check_vat_codes(sale: Sale, config: KoppelingConfig) -> list[tuple[SaleLine,
     return found
 
 
+def amounts_include_vat(sale: Sale) -> bool:
+    """Whether the line amounts hold their VAT. [CHOSEN] With ``taxes_included: false`` the shop hid the VAT
+    ("all taxes will be hidden"): ``total_tax`` is 0 and the customer paid ``total_price``, the plain sum of
+    the lines. The rows still carry their rate, so the VAT is taken to be inside what was paid (as Dutch law
+    reads a price that does not mention VAT): the booking's total is ``total_price``, as in every variant, and
+    the payment finds it."""
+    return sale.incl or not sale.taxes_included
+
+
 def price(sale: Sale, config: KoppelingConfig) -> tuple[Decimal, list[Priced]]:
-    """The booking total and every line excl. VAT with its VAT, the rounding difference absorbed."""
-    priced = [Priced(line, target, *line.split(sale.incl)) for line, target in check_vat_codes(sale, config)]
+    """The booking total (always the shop's ``total_price``) and every line excl. VAT with its VAT, the
+    rounding difference absorbed."""
+    incl = amounts_include_vat(sale)
+    priced = [Priced(line, target, *line.split(incl)) for line, target in check_vat_codes(sale, config)]
     computed = sum((p.excl + p.vat for p in priced), ZERO)
-    if not sale.taxes_included:
-        return computed, priced  # [CHOSEN] the shop hid its VAT: the booking's total is the lines plus VAT
     difference = sale.total - computed
     if difference:
         carriers = [p for p in priced if p.vat]
@@ -114,7 +148,7 @@ def booking_lines(sale: Sale, config: KoppelingConfig, customer: str, invoicenum
     total, priced = price(sale, config)
     lines = [{"type": "total", "dim1": config.debtors_account, "dim2": customer,
               "debitcredit": "debit" if total >= 0 else "credit", "value": _money(abs(total)),
-              "description": invoicenumber[:MAX_NUMBER]}]
+              "description": description_ref(invoicenumber)}]
     for p in priced:
         line = {"type": "detail", "dim1": p.account, "dim2": config.cost_centre or None,
                 "debitcredit": "credit" if p.excl >= 0 else "debit", "value": _money(abs(p.excl)),
@@ -144,19 +178,35 @@ def transaction_xml(office: str, day: str, invoicenumber: str | None, currency: 
 # -- invoice mode -----------------------------------------------------------------------------------------------
 
 
+UNIT_PRICE = Decimal("0.0000000001")  # ten decimals: quantity x unit rounds back to the line value
+
+
+def _invoice_excl(p: Priced) -> Decimal:
+    """The line value excl. VAT to send: Twinfield computes an invoice line's VAT itself (excl x rate, half
+    up), so of the values within a cent of ours the one whose VAT makes the shop's line amount is taken."""
+    wanted = p.excl + p.vat
+    for excl in (p.excl, p.excl - Decimal("0.01"), p.excl + Decimal("0.01")):
+        if excl + (excl * p.line.rate / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) == wanted:
+            return excl
+    return p.excl
+
+
 def _quantity_and_unit(p: Priced) -> tuple[Decimal, Decimal]:
-    """Seed 003: quantity and the unit price excl. VAT; a price that does not divide to 4 decimals is sent
-    as one unit of the line total, so Twinfield's line value is the shop's."""
-    quantity = p.line.quantity or Decimal("1")
-    unit = (p.excl / quantity).quantize(Decimal("0.0001"))
-    if unit * quantity != p.excl:
-        return Decimal("1"), p.excl
+    """Seed 003: quantity [count] and the unit price excl. VAT. A unit price that does not divide evenly is
+    sent with ten decimals; Twinfield's quantity x unit price, rounded to cents, is then the line value."""
+    quantity = p.line.quantity if p.line.quantity and p.line.quantity > 0 else Decimal("1")
+    excl = _invoice_excl(p)
+    unit = excl / quantity
+    if unit != unit.quantize(UNIT_PRICE):
+        unit = unit.quantize(UNIT_PRICE, rounding=ROUND_HALF_UP)
     return quantity, unit
 
 
 def headertext(sale: Sale, config: KoppelingConfig) -> str:
     # Seed 003: "Als het factuurnummer gelijk is aan het bestelnummer: Bestelling bestelnummer".
-    return f"Bestelling {sale.order_number}" if config.invoicenumber == "order" else f"Factuur {sale.invoice_number}"
+    if sale.source == "order" and config.invoicenumber == "order":
+        return f"Bestelling {sale.order_number}"
+    return f"Factuur {own_number(sale, config)}"
 
 
 def invoice_xml(sale: Sale, config: KoppelingConfig, customer: str) -> str:

@@ -2,8 +2,10 @@
 command line.
 
 ``run`` syncs orders every ``sync_interval`` and runs payments ``payment_runs_per_day`` times a day, on one
-clock (real time; ``--at`` fixes it, for scripted runs); ``run --once`` is one sync and, when due, nothing
-more. State lives in one SQLite file (``--state``): kill the process at any moment and start it again.
+clock (real time; ``--at`` fixes it, for scripted runs); a run that fails is logged and the next interval
+tries again. ``run --once`` is one sync and, when due, nothing more. ``retry`` waits for a run of another
+process on the same state file to end (``lock_timeout``). State lives in one SQLite file (``--state``):
+kill the process at any moment and start it again.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable, TextIO
 
 from ..clock import FixedClock, RealClock, real_sleep
 
@@ -67,25 +69,47 @@ def _connect(koppeling: Koppeling, args: argparse.Namespace) -> int:
 
 
 def _run(koppeling: Koppeling, args: argparse.Namespace) -> int:
-    from .service import next_payment_run, parse_interval
-
     if args.once:
         print(json.dumps(koppeling.sync()))
         return 0
+    run_forever(koppeling, real_sleep)
+    return 0  # pragma: no cover - only a signal ends it
+
+
+def run_forever(koppeling: Koppeling, sleep: Callable[[float], Any], rounds: int | None = None,
+                log: TextIO | None = None) -> None:
+    """The daemon: a sync every ``sync_interval``, payments ``payment_runs_per_day`` times a day. A run that
+    fails (the shop or Twinfield unreachable, a login refused) is logged and tried again at the next
+    interval - the daemon never ends on it. ``rounds`` bounds the loop (tests); ``sleep`` waits between."""
+    from .service import next_payment_run, parse_interval
+
+    log = log or sys.stdout
     interval = parse_interval(koppeling.config.sync_interval)
     clock = koppeling.clock
     next_sync = clock.now()
     next_payments = next_payment_run(clock.now(), koppeling.config.payment_runs_per_day)
-    while True:
+    done = 0
+    while rounds is None or done < rounds:
         now = clock.now()
         if now >= next_sync:
-            print(f"{now:%Y-%m-%d %H:%M:%S} sync {json.dumps(koppeling.sync())}", flush=True)
+            _logged(log, now, "sync", koppeling.sync)
             next_sync = now + interval
         if now >= next_payments:
-            print(f"{now:%Y-%m-%d %H:%M:%S} payments {json.dumps(koppeling.payments())}", flush=True)
+            _logged(log, now, "payments", koppeling.payments)
             next_payments = next_payment_run(now, koppeling.config.payment_runs_per_day)
+        done += 1
         wait = (min(next_sync, next_payments) - clock.now()).total_seconds()
-        real_sleep(max(1.0, min(wait, 60.0)))
+        sleep(max(1.0, min(wait, 60.0)))
+
+
+def _logged(log: TextIO, now: Any, what: str, run: Callable[[], dict]) -> None:
+    try:
+        counts = run()
+    except Exception as exc:  # noqa: BLE001 - whatever one run meets, the daemon carries on
+        print(f"{now:%Y-%m-%d %H:%M:%S} {what} failed, tried again at the next interval: "
+              f"{type(exc).__name__}: {exc}", file=log, flush=True)
+        return
+    print(f"{now:%Y-%m-%d %H:%M:%S} {what} {json.dumps(counts)}", file=log, flush=True)
 
 
 def _payments(koppeling: Koppeling, args: argparse.Namespace) -> int:
@@ -128,9 +152,11 @@ def _detail(koppeling: Koppeling, args: argparse.Namespace) -> int:
 
 
 def _retry(koppeling: Koppeling, args: argparse.Namespace) -> int:
+    from .lock import KoppelingBusy
+
     try:
-        print(json.dumps(koppeling.process_again(args.id), indent=2))
-    except KeyError as exc:
+        print(json.dumps(koppeling.process_again(args.id, wait=True), indent=2))
+    except (KeyError, KoppelingBusy) as exc:
         print(f"koppelsim koppeling: {exc.args[0]}", file=sys.stderr)
         return 1
     return 0

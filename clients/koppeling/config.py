@@ -122,6 +122,8 @@ class KoppelingConfig:
     payment_runs_per_day: int = 6  # seed 003: "zes keer per dag"
     vies_timeout: float = 20.0
     twinfield_timeout: float = 30.0
+    shop_timeout: float = 30.0  # seconds per CCV Shop request
+    lock_timeout: float = 600.0  # how long a run or `retry` waits for another run on the same state file
 
     def __post_init__(self) -> None:
         merged = _default_vat()

@@ -8,7 +8,7 @@ the delivery address is the ``postal`` address; a name longer than Twinfield's 8
 
 The e-mail -> code map is the koppeling's own (Twinfield cannot search by e-mail). A creation is an intent
 first (``creating``); after a kill or a lost answer the next attempt looks the debtor up by name and
-e-mail before creating it again.
+e-mail before creating it again - by the name stored with the intent.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from clients.ccvshop import Address, Customer
 from clients.twinfield import TwinfieldClient, TwinfieldUnavailable
 
 from . import ledger
+from .booking import CheckFailed
 from .store import KoppelingStore
 
 MAX_NAME = 80
@@ -46,9 +47,9 @@ def _address(kind: str, address: Address, email: str) -> dict:
             "email": email[:MAX_EMAIL]}
 
 
-def customer_request(office: str, customer: Customer) -> str:
-    """The ``<dimension>`` the koppeling creates for a shop customer."""
-    fields = {"name": display_name(customer), "cocnumber": customer.kvk,
+def customer_request(office: str, customer: Customer, name: str | None = None) -> str:
+    """The ``<dimension>`` the koppeling creates for a shop customer (``name``: the one its intent holds)."""
+    fields = {"name": name or display_name(customer), "cocnumber": customer.kvk,
               "vatnumber": "".join(customer.vat_number.split()).upper()}
     addresses = [_address("invoice", customer.billing, customer.email)]
     if not customer.delivery.is_empty and customer.delivery != customer.billing:
@@ -66,22 +67,32 @@ class Customers:
         self.crash = crash
 
     def code_for(self, customer: Customer) -> str:
-        """The debtor code of this customer, created in Twinfield the first time (never updated after)."""
+        """The debtor code of this customer, created in Twinfield the first time (never updated after).
+
+        Only the caller whose intent row it is creates the debtor: the one whose INSERT made the row, or, for a
+        creation whose outcome was never learned, the one whose compare-and-set took it over. Any other caller
+        (another process) uses the code once it is there, or leaves the order for the next run."""
         key = customer_key(customer)
         known = self.store.customer(key)
         if known and known["state"] == "created":
             return known["code"]
-        name = display_name(customer)
-        if known:  # an earlier creation whose outcome we never learned: look before creating again
+        if known is None:
+            name = display_name(customer)
+            if not self.store.customer_intent(key, name, self.now()):
+                return self._theirs(key)
+        else:
+            # An earlier creation whose outcome we never learned: look for it - by the name it was created
+            # with, which this order's customer may spell otherwise - before creating it again.
+            name = known["name"]
             found = ledger.find_customer(self.client, self.office, name, customer.email)
             if found:
                 self.store.customer_created(key, found)
                 return found
-        else:
-            self.store.customer_intent(key, name, self.now())
+            if not self.store.claim_customer(known):
+                return self._theirs(key)
         self.crash("before_customer_created")
         try:
-            code = ledger.create_customer(self.client, self.office, customer_request(self.office, customer))
+            code = ledger.create_customer(self.client, self.office, customer_request(self.office, customer, name))
         except TwinfieldUnavailable:
             found = ledger.find_customer(self.client, self.office, name, customer.email)
             if not found:
@@ -90,3 +101,10 @@ class Customers:
         self.crash("after_customer_created")
         self.store.customer_created(key, code)
         return code
+
+    def _theirs(self, key: str) -> str:
+        known = self.store.customer(key)
+        if known and known["state"] == "created":
+            return known["code"]
+        raise CheckFailed("customer", "another run of the koppeling is creating this customer; posted at the next "
+                                      "run", retry=True)

@@ -4,11 +4,14 @@ writing it again, create customers with every field of seed 003, post a sales in
 Looking up is how nothing gets posted twice: after a kill or a timeout the koppeling does not know whether
 Twinfield took its last write, so it asks - bookings by invoice number (browse 000, the general ledger
 lines), customers by name then e-mail (Finder DIM, then a read of each candidate; Twinfield has no search by
-e-mail), concept invoices by their header text (read one number after the other from the last one known).
+e-mail), concept invoices by their header text (read one number after the other from the last one known). Check 3
+reads the office's VAT codes (``<read><type>vat</type>``).
 """
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+from typing import Iterator
 from xml.sax.saxutils import escape
 
 from lxml import etree
@@ -85,15 +88,33 @@ def post_invoice(client: TwinfieldClient, office: str, xml: str) -> str:
     return client.send(xml, office).findtext("header/invoicenumber") or ""
 
 
-def find_invoice(client: TwinfieldClient, office: str, headertext: str, customer: str, after: int,
-                 limit: int = 500) -> str | None:
-    """A concept invoice with this header text and customer, numbered after ``after`` (Twinfield numbers
-    invoices one by one per type: reading on until a number is missing sees every newer invoice)."""
+def read_invoices(client: TwinfieldClient, office: str, after: int, limit: int = 10_000
+                  ) -> Iterator[tuple[str, str, str]]:
+    """(number, header text, customer) of every concept invoice numbered after ``after``: Twinfield numbers
+    invoices one by one per type, so reading on until a number is missing sees every newer invoice."""
     for number in range(after + 1, after + 1 + limit):
         root = client.process_xml(f"<read><type>salesinvoice</type><office>{escape(office)}</office>"
                                   f"<code>FACTUUR</code><invoicenumber>{number}</invoicenumber></read>", office)
         if root.get("result") != "1":
-            return None
-        if root.findtext("header/headertext") == headertext and root.findtext("header/customer") == customer:
-            return str(number)
-    return None
+            return
+        yield str(number), root.findtext("header/headertext") or "", root.findtext("header/customer") or ""
+
+
+# -- VAT codes ---------------------------------------------------------------------------------------------------
+
+
+def read_vat_code(client: TwinfieldClient, office: str, code: str) -> dict | None:
+    """A VAT code as Twinfield has it: {"type": sales|purchase, "percentages": [(yyyymmdd, Decimal)]}, or
+    None when the office has no such code (``<read><type>vat</type>``)."""
+    root = client.process_xml(f"<read><type>vat</type><office>{escape(office)}</office>"
+                              f"<code>{escape(code)}</code></read>", office)
+    if root.get("result") != "1":
+        return None
+    percentages = []
+    for entry in root.findall("percentages/percentage"):
+        try:
+            percentages.append(((entry.findtext("date") or "").strip(),
+                                Decimal((entry.findtext("percentage") or "").strip()).normalize()))
+        except InvalidOperation:
+            continue
+    return {"type": (root.findtext("type") or "").strip().lower(), "percentages": percentages}

@@ -6,7 +6,14 @@ request sent. Whoever finds an item in ``posting`` - the next run after a kill -
 Twinfield timed out - does not know whether Twinfield booked it, so it looks in Twinfield first.
 
 Items (an order or an invoice of the shop) move ``new -> posting -> posted``, or to ``error`` (the Errors
-list, with the check or Twinfield message that put it there). Payments move ``posting -> posted ->
+list, with the check or Twinfield message that put it there); an item whose answer was lost stays
+``posting`` with check ``unknown``.
+
+Two processes on one file (the daemon, the dashboard, ``retry``) are kept apart by the lock in ``lock.py``
+and, besides, by compare-and-set claims here: an item is taken with ``UPDATE ... WHERE state=? AND
+attempts=?`` (``claim_item``), a customer is created only by the caller whose intent INSERT made its row
+(``customer_intent``) or whose claim took over a lost creation (``claim_customer``), a payment only by the
+caller whose INSERT registered it (``payment_intent``). Payments move ``posting -> posted ->
 matched``, or to ``error``. Customers are ``creating`` until Twinfield gave their code.
 """
 
@@ -48,7 +55,8 @@ CREATE TABLE IF NOT EXISTS customers (
     email TEXT PRIMARY KEY,            -- lower case: the key the seed matches customers on
     code TEXT,
     state TEXT NOT NULL,               -- creating, created
-    name TEXT NOT NULL,
+    name TEXT NOT NULL,                -- the name it was created with: what a look-up after a lost answer uses
+    attempts INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS payments (
@@ -79,6 +87,14 @@ class KoppelingStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")  # an intent must be on disk before the request goes out
         self._db.executescript(_SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        # Columns added after a state file may have been made: added in place, the data kept.
+        for table, column, declaration in (("customers", "attempts", "INTEGER NOT NULL DEFAULT 0"),):
+            names = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            if column not in names:
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -122,6 +138,15 @@ class KoppelingStore:
                 _update(db, "items", kind, source_id, now, fields)
         return self.item(kind, source_id)  # type: ignore[return-value]
 
+    def claim_item(self, item: dict[str, Any], now: str) -> bool:
+        """Take the item for posting: True only for the one caller that moved it from the state (and attempt
+        count) it read to ``posting`` - a compare-and-set, so two processes never post one item both."""
+        with self.transaction() as db:
+            cur = db.execute("UPDATE items SET state='posting', attempts=attempts+1, updated_at=? WHERE kind=? AND "
+                             "source_id=? AND state=? AND attempts=? AND state IN ('new','error','posting')",
+                             (now, item["kind"], item["source_id"], item["state"], item["attempts"]))
+            return cur.rowcount == 1
+
     def set_item(self, kind: str, source_id: int, now: str, **fields: Any) -> None:
         with self.transaction() as db:
             _update(db, "items", kind, source_id, now, fields)
@@ -132,10 +157,19 @@ class KoppelingStore:
         found = self.rows("SELECT * FROM customers WHERE email=?", (email.lower(),))
         return found[0] if found else None
 
-    def customer_intent(self, email: str, name: str, now: str) -> None:
+    def customer_intent(self, email: str, name: str, now: str) -> bool:
+        """Record that this customer is about to be created; True only for the caller whose row it is."""
         with self.transaction() as db:
-            db.execute("INSERT OR IGNORE INTO customers (email, state, name, created_at) VALUES (?,'creating',?,?)",
-                       (email.lower(), name, now))
+            cur = db.execute("INSERT OR IGNORE INTO customers (email, state, name, created_at) "
+                             "VALUES (?,'creating',?,?)", (email.lower(), name, now))
+            return cur.rowcount == 1
+
+    def claim_customer(self, known: dict[str, Any]) -> bool:
+        """Take over a creation whose outcome was never learned (compare-and-set on its attempt count)."""
+        with self.transaction() as db:
+            cur = db.execute("UPDATE customers SET attempts=attempts+1 WHERE email=? AND state='creating' AND "
+                             "attempts=?", (known["email"], known["attempts"]))
+            return cur.rowcount == 1
 
     def customer_created(self, email: str, code: str) -> None:
         with self.transaction() as db:
@@ -149,6 +183,22 @@ class KoppelingStore:
 
     def payments(self) -> list[dict[str, Any]]:
         return [_decoded(r) for r in self.rows("SELECT * FROM payments ORDER BY updated_at, source_id")]
+
+    def payment_intent(self, kind: str, source_id: int, now: str, **fields: Any) -> bool:
+        """Register a payment about to be posted; True only for the caller whose row it is."""
+        with self.transaction() as db:
+            cur = db.execute("INSERT OR IGNORE INTO payments (kind, source_id, state, amount, updated_at) "
+                             "VALUES (?,?,'posting','0',?)", (kind, source_id, now))
+            if cur.rowcount != 1:
+                return False
+            _update(db, "payments", kind, source_id, now, fields)
+            return True
+
+    def drop_payment_error(self, kind: str, source_id: int) -> bool:
+        """*Process again* on a payment: its error entry goes, for exactly one caller."""
+        with self.transaction() as db:
+            cur = db.execute("DELETE FROM payments WHERE kind=? AND source_id=? AND state='error'", (kind, source_id))
+            return cur.rowcount == 1
 
     def set_payment(self, kind: str, source_id: int, now: str, **fields: Any) -> None:
         with self.transaction() as db:

@@ -33,6 +33,8 @@ from lxml import etree
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.serving import make_server
 
+from .lock import KoppelingBusy
+
 if TYPE_CHECKING:
     from .service import Koppeling
 
@@ -100,19 +102,22 @@ def create_app(koppeling: "Koppeling", trusted_hosts: tuple[str, ...] | None = L
         return page("detail.html", "errors", error=detail, reported=_stored_report(koppeling, error_id))
 
     @app.post("/errors/<error_id>/process-again")
-    def process_again(error_id: str) -> str:
-        # Only what the Errors list shows, checked under the same lock as the processing: two presses (a
-        # double click, a reload) process once, the second finds it gone. The service's own check covers
-        # orders and invoices but not payments.
+    def process_again(error_id: str) -> str | tuple[str, int]:
+        # Only what the Errors list shows (the service checks it again under its lock): two presses (a
+        # double click, a reload) process once, the second finds it gone. The page never waits for a run of
+        # another process (the daemon, `retry`) on the same state: it says the koppeling is busy.
         def checked() -> tuple[dict, dict]:
             before = next((e for e in koppeling.errors() if e["id"] == error_id), None)
             if before is None:
                 raise KeyError(error_id)
-            return before, koppeling.process_again(error_id)
+            return before, koppeling.process_again(error_id, wait=False)
         try:
             before, outcome = call(checked)
         except KeyError:
             abort(404, description=f"{error_id} is not on the Errors list.")
+        except KoppelingBusy as exc:
+            return problem(409, "The koppeling is busy",
+                           f"{exc} Nothing was done for {error_id}; press process again in a moment.")
         posted = "check" not in outcome
         return page("outcome.html", "errors", before=before, outcome=outcome, posted=posted)
 

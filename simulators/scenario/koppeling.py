@@ -95,7 +95,8 @@ def _config_dict(run) -> dict:
     return {"twinfield": {"login_url": runtime.simulators["twinfield"].base_url, "user": user, "password": password},
             "shop": {"api_root": f"http://{http.host}:{http.port}", "public_key": shop.config.public_key,
                      "secret_key": shop.config.secret_key},
-            "vies_url": f"http://{vies.host}:{vies.port}", "twinfield_timeout": 10, "vies_timeout": 10, **settings}
+            "vies_url": f"http://{vies.host}:{vies.port}", "twinfield_timeout": 10, "vies_timeout": 10,
+            "shop_timeout": 10, **settings}
 
 
 def _koppeling(run) -> Koppeling:

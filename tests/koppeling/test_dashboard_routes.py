@@ -171,7 +171,7 @@ def test_a_failing_koppeling_is_a_500_page_that_says_why(world, dashboard, monke
     reject(world, order["ordernumber_full"], "Periode is gesloten.")
     koppeling.sync()
 
-    def broken(error_id):
+    def broken(error_id, wait=True):
         raise RuntimeError("<b>Twinfield</b> went away")
 
     monkeypatch.setattr(koppeling, "process_again", broken)
@@ -179,3 +179,19 @@ def test_a_failing_koppeling_is_a_500_page_that_says_why(world, dashboard, monke
     page = answer.get_data(as_text=True)
     assert answer.status_code == 500
     assert "RuntimeError: &lt;b&gt;Twinfield&lt;/b&gt; went away" in page
+
+
+def test_process_again_while_another_process_runs_is_409_busy_and_changes_nothing(world, dashboard):
+    from clients.koppeling.lock import StateLock
+
+    koppeling, client = dashboard
+    order = world.order(rows=ROWS, **PLAIN)
+    rule = reject(world, order["ordernumber_full"], "Periode is gesloten.")
+    koppeling.sync()
+    world.runtime.rules.remove(rule["id"])
+    with StateLock(koppeling.store.path).hold():  # the daemon's run, as another process holds it
+        answer = client.post(f"/errors/order-{order['id']}/process-again")
+    assert answer.status_code == 409 and "The koppeling is busy" in answer.get_data(as_text=True)
+    assert [e["id"] for e in koppeling.errors()] == [f"order-{order['id']}"] and world.bookings() == []
+    assert client.post(f"/errors/order-{order['id']}/process-again").status_code == 200
+    assert len(world.bookings()) == 1
