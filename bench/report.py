@@ -33,7 +33,10 @@ def rows(results: dict) -> list[tuple[str, ...]]:
     out: list[tuple[str, ...]] = []
     if (st := results.get("startup")) is not None:
         goal, bare = st["goal_seconds"], st["bare_flask"]
-        for key, label in (("fresh", "fresh state dir"), ("existing", "existing state dir")):
+        for key, label in (("fresh", "fresh state dir"), ("existing", "existing state dir"),
+                           ("digipoort_only", "--only digipoort, existing state dir")):
+            if key not in st:
+                continue
             fig = st[key]
             out.append((f"start-up to /readyz 200, {label} (median of {len(fig['runs'])})", _s(fig["median"]),
                         f"bare Flask {_s(bare['median'])}", f"{st[f'ratio_{key}']:.2f}x",

@@ -27,9 +27,9 @@ class SimPorts:
         return f"http://{HOST}:{self.admin}{path}"
 
 
-def sim_command(state_dir: Path, config_path: Path, ports: SimPorts) -> list[str]:
+def sim_command(state_dir: Path, config_path: Path, ports: SimPorts, only: str | None = None) -> list[str]:
     return [PYTHON, "-m", "simulators", "sim", "--state-dir", str(state_dir), "--admin-port", str(ports.admin),
-            "--port-offset", "0", "--config", str(config_path)]
+            "--port-offset", "0", "--config", str(config_path), *(["--only", only] if only else [])]
 
 
 def write_config(path: Path, ports: SimPorts, answer_delay: str = "10m") -> Path:
@@ -38,8 +38,10 @@ def write_config(path: Path, ports: SimPorts, answer_delay: str = "10m") -> Path
     return path
 
 
-def spawn_sim(workdir: Path, state_dir: Path, label: str, answer_delay: str = "10m") -> tuple[Child, SimPorts]:
-    """Start ``koppelsim sim`` on fresh free ports; the caller waits for readiness and stops it."""
+def spawn_sim(workdir: Path, state_dir: Path, label: str, answer_delay: str = "10m",
+              only: str | None = None) -> tuple[Child, SimPorts]:
+    """Start ``koppelsim sim`` (``--only`` these simulators) on fresh free ports; the caller waits for
+    readiness and stops it."""
     ports = SimPorts(admin=free_port(), ftp=free_port())
     config = write_config(workdir / f"{label}.yaml", ports, answer_delay)
-    return Child(sim_command(state_dir, config, ports), workdir / f"{label}.log"), ports
+    return Child(sim_command(state_dir, config, ports, only), workdir / f"{label}.log"), ports

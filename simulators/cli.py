@@ -31,6 +31,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     sim.add_argument("--port-offset", type=int, default=None,
                      help="add N to every port (admin and simulators), so two instances can run side by side")
     sim.add_argument("--config", default=None, help="YAML configuration file")
+    sim.add_argument("--only", action="append", default=None, metavar="NAME[,NAME]",
+                     help="start only these simulators (repeatable), e.g. --only digipoort: a quicker start and "
+                          "less memory; their config sections alone are read. Names: mailbox, digipoort, cbftp, "
+                          "vies, ccvshop, twinfield, hub (the hub sends through digipoort)")
     sim.add_argument("--verbose", "-v", action="store_true", help="log every FTP command")
     sim.set_defaults(func=_cmd_sim)
 
@@ -63,20 +67,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _cmd_sim(args: argparse.Namespace) -> int:
     from .core.config import load_config
     from .core.errors import ConfigError
-    from .core.runtime import Runtime, register_config_sections
+    from .core.runtime import SIMULATORS, Runtime, register_config_sections
 
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    register_config_sections()
+    only = _selected(args.only, list(SIMULATORS))
+    if isinstance(only, str):
+        print(f"koppelsim: {only}", file=sys.stderr)
+        return 2
+    register_config_sections(only)
     overrides = {"state_dir": args.state_dir, "host": args.host, "admin_port": args.admin_port,
                  "port_offset": args.port_offset, "log_level": "info" if args.verbose else None}
     try:
-        config = load_config(args.config, overrides)
+        config = load_config(args.config, overrides, skip=set(SIMULATORS) - set(only or SIMULATORS))
     except ConfigError as exc:
         print(f"koppelsim: {exc.message}", file=sys.stderr)
         return 2
     try:
-        runtime = Runtime(config)
+        runtime = Runtime(config, only=only)
     except ConfigError as exc:
         print(f"koppelsim: {exc.message}", file=sys.stderr)
         return 2
@@ -95,6 +103,18 @@ def _cmd_sim(args: argparse.Namespace) -> int:
     runtime.stop()
     print("koppelsim: stopped", flush=True)
     return 0
+
+
+def _selected(values: list[str] | None, known: list[str]) -> list[str] | str | None:
+    """``--only`` as simulator names in start order (None: all of them), or a message naming a wrong one."""
+    if values is None:
+        return None
+    wanted = {name.strip() for value in values for name in value.split(",") if name.strip()}
+    unknown = sorted(wanted - set(known))
+    if unknown or not wanted:
+        return f"--only: unknown simulator {unknown[0]!r}; known: {', '.join(known)}" if unknown else \
+            "--only: name at least one simulator"
+    return [name for name in known if name in wanted]
 
 
 def _print_endpoints(runtime) -> None:

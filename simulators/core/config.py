@@ -11,7 +11,7 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import yaml
 
@@ -70,8 +70,10 @@ class SimConfig:
         return 0 if default == 0 else default + self.port_offset
 
 
-def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> SimConfig:
-    """Read a YAML config file (optional) and apply command-line overrides on top."""
+def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None,
+                skip: Iterable[str] = ()) -> SimConfig:
+    """Read a YAML config file (optional) and apply command-line overrides on top. Sections named in
+    ``skip`` (simulators not started this time) are left unread, so one file serves every ``--only``."""
     data: dict[str, Any] = {}
     where = "configuration"
     if path is not None:
@@ -92,11 +94,11 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
     for key, value in (overrides or {}).items():
         if value is not None:
             data[key] = value
-    return config_from_dict(data, where)
+    return config_from_dict(data, where, skip)
 
 
-def config_from_dict(data: dict[str, Any], where: str = "configuration") -> SimConfig:
-    data = dict(data)
+def config_from_dict(data: dict[str, Any], where: str = "configuration", skip: Iterable[str] = ()) -> SimConfig:
+    data = {key: value for key, value in data.items() if key not in set(skip)}
     sim_sections = {name: data.pop(name) for name in list(data) if name in _SECTIONS}
     config = build(SimConfig, data, where, "")
     for name, cls in _SECTIONS.items():

@@ -12,7 +12,7 @@ import random
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterable
 
 from .clock import Clock
 from .clockstate import durable_clock
@@ -53,8 +53,9 @@ def settings_for_tests() -> dict[str, dict]:
     return {name: simulator_class(name).settings_for_tests() for name in SIMULATORS}
 
 
-def register_config_sections() -> None:
-    for name in SIMULATORS:
+def register_config_sections(names: Iterable[str] | None = None) -> None:
+    """Make the config sections of these simulators (default: all) known; each import costs start-up time."""
+    for name in SIMULATORS if names is None else names:
         register_section(name, simulator_class(name).config_class)
 
 
