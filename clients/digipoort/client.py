@@ -12,18 +12,19 @@ from __future__ import annotations
 
 import ftplib
 import hashlib
-import io
 import os
 import ssl
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable, Protocol
+from typing import Callable, Protocol, Union
 
+from .ftpio import FTPSession, download as _download, names as _names, store as _store
 from .messages import build_meta, classify, read_answer, read_error
 from .store import ClientStore
 
-FINAL_STATES = ("accepted", "rejected", "error")
+FINAL_STATES = ("accepted", "rejected", "error", "refused")
+UNSENT_STATES = ("new", "data_sent", "meta_sending")
 # Where a test can make the client die like a kill -9 (os._exit, no clean-up): see _crash_point.
 CRASH_ENV = "KOPPELSIM_CLIENT_CRASH_AT"
 CRASH_POINTS = ("after_data_upload", "after_meta_upload", "after_response_stored")
@@ -63,17 +64,22 @@ class Event:
     detail: str = ""
 
 
+# Whether to take in a response this client cannot link: a yes/no, or asked per file with its content
+# (kind, name, content) -> bool; what it says no to stays in OUT for whoever it belongs to.
+CollectUnknown = Union[bool, Callable[[str, str, bytes], bool]]
+
+
 class DigipoortClient:
     def __init__(self, connection: Connection, store: ClientStore, clock: Clock,
                  policy: PollPolicy | None = None, new_ref: Callable[[], str] | None = None,
-                 collect_unknown: bool = False) -> None:
+                 collect_unknown: CollectUnknown = False) -> None:
         self.connection = connection
         self.store = store
         self.clock = clock
         self.policy = policy or PollPolicy()
         # Responses this client cannot link are somebody else's when several programs share an
-        # account: left in OUT by default. A client that is the account's only user (a hub) collects
-        # them and keeps them as "unknown".
+        # account: left in OUT by default. A client that is the account's only user collects them and
+        # keeps them as "unknown"; a hub decides per file (see CollectUnknown).
         self.collect_unknown = collect_unknown
         self._new_ref = new_ref or (lambda: "ref" + uuid.uuid4().hex[:20])
         self._interval = self.policy.initial
@@ -106,24 +112,49 @@ class DigipoortClient:
         return ref
 
     def deliver(self, ref: str) -> None:
-        """Move one submission forward to 'sent'; safe to call again after any crash."""
+        """Move one submission forward to 'sent'; safe to call again after any crash.
+
+        A permanent refusal of the upload (a 5xx reply such as 552, too large) makes the submission
+        'refused' with the server's reply as reason, and is raised: nothing was submitted."""
         with self._session() as ftp:
-            self._deliver(ftp, ref)
+            try:
+                self._deliver(ftp, ref)
+            except ftplib.error_perm as exc:
+                self._refuse(ftp, ref, exc)
+                raise
         self.schedule_poll(self.policy.initial, reset=True)
 
     def resume(self) -> list[str]:
         """Finish what a crash interrupted: half-sent submissions, and responses stored but not yet
-        deleted from OUT. Returns the references of the submissions it sent on."""
+        deleted from OUT. Returns the references of the submissions it sent on.
+
+        Each submission on its own: one the server refuses with a 5xx becomes 'refused' (see
+        ``deliver``) and the others still go. A connection failure ends the session and is raised;
+        what was not sent stays queued for the next call."""
         unfinished = [r["ref"] for r in self.store.rows(
             "SELECT ref FROM submissions WHERE state IN ('new', 'data_sent', 'meta_sending') ORDER BY created_at")]
         if unfinished:
             with self._session() as ftp:
                 for ref in unfinished:
-                    self._deliver(ftp, ref)
+                    try:
+                        self._deliver(ftp, ref)
+                    except ftplib.error_perm as exc:
+                        self._refuse(ftp, ref, exc)
         if self._undeleted():
             self.poll()
         self.schedule_poll(self.policy.initial, reset=True)
         return unfinished
+
+    def _refuse(self, ftp: ftplib.FTP, ref: str, exc: ftplib.error_perm) -> None:
+        """The server refused this upload for good: record why, and leave nothing of it in IN."""
+        reply = " ".join(str(exc).split())
+        self.store.set_state(ref, "refused", self._stamp(), foutcode=reply[:3], reason=f"upload refused: {reply}")
+        sub = self.store.submission(ref)
+        for name in (f"{ref}.meta", sub["data_name"]):
+            try:
+                ftp.delete(f"IN/{name}")
+            except ftplib.error_perm:
+                pass  # not there: the server kept nothing
 
     def _undeleted(self) -> bool:
         return bool(self.store.rows("SELECT 1 FROM responses WHERE removed=0 LIMIT 1"))
@@ -131,7 +162,7 @@ class DigipoortClient:
     def _deliver(self, ftp: ftplib.FTP, ref: str) -> None:
         sub = self.store.submission(ref)
         if sub["state"] == "new":
-            ftp.storbinary(f"STOR IN/{sub['data_name']}", io.BytesIO(sub["payload"]))
+            _store(ftp, f"IN/{sub['data_name']}", sub["payload"])
             self.store.set_state(ref, "data_sent", self._stamp())
             _crash_point("after_data_upload")
             sub = self.store.submission(ref)
@@ -142,8 +173,8 @@ class DigipoortClient:
             # Mark the intent first: after a crash we must look before sending the trigger again.
             self.store.set_state(ref, "meta_sending", self._stamp())
             if sub["state"] == "meta_sending" and sub["data_name"] not in _names(ftp, "IN"):
-                ftp.storbinary(f"STOR IN/{sub['data_name']}", io.BytesIO(sub["payload"]))
-            ftp.storbinary(f"STOR IN/{ref}.meta", io.BytesIO(self._meta(sub)))
+                _store(ftp, f"IN/{sub['data_name']}", sub["payload"])
+            _store(ftp, f"IN/{ref}.meta", self._meta(sub))
             _crash_point("after_meta_upload")
             self.store.set_state(ref, "sent", self._stamp())
 
@@ -177,9 +208,10 @@ class DigipoortClient:
         events: list[Event] = []
         with self._session() as ftp:
             names = _names(ftp, "OUT")
+            present = set(names)
             # Transport responses before answers, so an answer's kenmerk is known when it is linked.
-            for name in sorted(names, key=lambda n: (classify(n, names)[0] not in ("ok", "error"), n)):
-                kind, kenmerk = classify(name, names)
+            for name in sorted(names, key=lambda n: (classify(n, present)[0] not in ("ok", "error"), n)):
+                kind, kenmerk = classify(name, present)
                 if kind in ("answer_meta", "skip"):
                     continue  # handled together with its answer, or not complete yet
                 event = self._collect(ftp, name, kind, kenmerk)
@@ -195,9 +227,12 @@ class DigipoortClient:
         if known is not None:  # stored before a crash, not yet deleted: finish the job only
             self._remove(ftp, [name] + ([f"{name}.meta"] if kind == "answer" else []))
             return None
-        if not self.collect_unknown and not self._ours(name, kind, kenmerk):
+        ours = self._ours(name, kind, kenmerk)
+        if not ours and not self.collect_unknown:
             return None
         content = _download(ftp, f"OUT/{name}")
+        if not ours and callable(self.collect_unknown) and not self.collect_unknown(kind, name, content):
+            return None  # somebody else's: it stays in OUT
         meta = _download(ftp, f"OUT/{name}.meta") if kind == "answer" else None
         now = self._stamp()
         if kind in ("ok", "error"):
@@ -255,17 +290,19 @@ class DigipoortClient:
         return Event(verdict, ref, kenmerk, name, reason)
 
     def _remove(self, ftp: ftplib.FTP, names: list[str]) -> None:
+        """Delete from OUT what is committed here, then note it (one commit for an answer and its meta:
+        after a crash in between, the next poll deletes again and finds them gone)."""
         for name in names:
             try:
                 ftp.delete(f"OUT/{name}")
             except ftplib.error_perm:
                 pass  # already gone (deleted before a crash)
-            with self.store.transaction() as db:
-                db.execute("UPDATE responses SET removed=1 WHERE name=?", (name,))
+        with self.store.transaction() as db:
+            db.executemany("UPDATE responses SET removed=1 WHERE name=?", [(name,) for name in names])
 
     def _clean_in(self, ftp: ftplib.FTP) -> None:
         """After an .error Digipoort leaves the data file in IN; ours is removed, nobody else's."""
-        leftovers = self.store.rows("SELECT data_name FROM submissions WHERE state='error'")
+        leftovers = self.store.rows("SELECT data_name FROM submissions WHERE state IN ('error', 'refused')")
         present = set(_names(ftp, "IN"))
         for row in leftovers:
             if row["data_name"] in present:
@@ -282,7 +319,8 @@ class DigipoortClient:
         return self._next_poll if self.outstanding() or self._undeleted() else None
 
     def outstanding(self) -> list[dict]:
-        return self.store.rows("SELECT ref, state FROM submissions WHERE state NOT IN ('accepted','rejected','error') "
+        return self.store.rows("SELECT ref, state FROM submissions WHERE state NOT IN "
+                               "('accepted','rejected','error','refused') "
                                "ORDER BY created_at")
 
     def submissions(self) -> list[dict]:
@@ -298,58 +336,8 @@ class DigipoortClient:
     def _stamp(self) -> str:
         return self.clock.now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
-    def _session(self) -> "_FTPSession":
-        return _FTPSession(self.connection)
-
-
-class _FTPSession:
-    """One logged-in FTP(S) control connection with a protected data channel, closed on exit."""
-
-    def __init__(self, connection: Connection) -> None:
-        self.connection = connection
-        self.ftp: ftplib.FTP | None = None
-
-    def __enter__(self) -> ftplib.FTP:
-        c = self.connection
-        ftp = ftplib.FTP(timeout=c.timeout) if c.ssl_context is None else \
-            ftplib.FTP_TLS(context=c.ssl_context, timeout=c.timeout)
-        try:
-            ftp.connect(c.host, c.port)
-            if isinstance(ftp, ftplib.FTP_TLS):
-                ftp.auth()
-                ftp.login(c.user, c.password)
-                ftp.prot_p()
-            else:
-                ftp.login(c.user, c.password)
-            ftp.voidcmd("TYPE I")
-        except BaseException:  # a refused login must not leave the socket open
-            ftp.close()
-            raise
-        self.ftp = ftp
-        return ftp
-
-    def __exit__(self, *exc: object) -> None:
-        if self.ftp is None:
-            return
-        try:
-            self.ftp.quit()
-        except (OSError, EOFError, ftplib.Error):
-            self.ftp.close()
-
-
-def _names(ftp: ftplib.FTP, folder: str) -> list[str]:
-    try:
-        return [n.rsplit("/", 1)[-1] for n in ftp.nlst(folder)]
-    except ftplib.error_perm as exc:  # an empty folder answers 550 on some servers
-        if str(exc).startswith("550"):
-            return []
-        raise
-
-
-def _download(ftp: ftplib.FTP, path: str) -> bytes:
-    buffer = io.BytesIO()
-    ftp.retrbinary(f"RETR {path}", buffer.write)
-    return buffer.getvalue()
+    def _session(self) -> FTPSession:
+        return FTPSession(self.connection)
 
 
 def _crash_point(name: str) -> None:

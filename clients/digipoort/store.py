@@ -25,7 +25,8 @@ CREATE TABLE IF NOT EXISTS submissions (
     data_name TEXT NOT NULL,
     content_type TEXT NOT NULL,
     payload BLOB NOT NULL,
-    state TEXT NOT NULL,              -- new, data_sent, meta_sending, sent, transported, error, accepted, rejected
+    state TEXT NOT NULL,              -- new, data_sent, meta_sending, sent, transported, error, refused (5xx to an
+                                      -- upload: nothing submitted), accepted, rejected
     kenmerk TEXT,                     -- Digipoort's reference, from the .ok/.error name
     foutcode TEXT,
     reason TEXT,
@@ -41,6 +42,12 @@ CREATE TABLE IF NOT EXISTS responses (
     received_at TEXT NOT NULL,
     removed INTEGER NOT NULL DEFAULT 0  -- deleted from the server
 );
+-- Every answer is linked by kenmerk and every .ok looks for answers that came early: without these, each
+-- poll of n responses costs n full scans.
+CREATE INDEX IF NOT EXISTS submissions_kenmerk ON submissions (kenmerk);
+CREATE INDEX IF NOT EXISTS submissions_state ON submissions (state);
+CREATE INDEX IF NOT EXISTS responses_kenmerk ON responses (kenmerk);
+CREATE INDEX IF NOT EXISTS responses_undeleted ON responses (removed) WHERE removed = 0;
 """
 
 

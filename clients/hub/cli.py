@@ -1,8 +1,9 @@
 """``koppelsim hub tenant-create|tenants|prepare|send-receive|status|history|resubmit|unknown``.
 
-The hub from the command line, on its own state folder (``--state``), talking to Digipoort (or the
-simulator) over FTPS. Pointing ``--state`` at a running `koppelsim sim`'s ``files/hub`` works too: the
-run lock is in the database, so the CLI and the scheduled task never run send/receive at once.
+The hub from the command line, talking to Digipoort (or the simulator) over FTPS. By default it works on
+the hub of a `koppelsim sim` started in this folder (``./.koppelsim/files/hub``): the same tenants, the
+same messages, the same installation id. The run lock is a ``flock`` on ``hub.db.lock``, so the CLI and
+the scheduled task never run send/receive at once. ``--state`` points it at another hub's folder.
 """
 
 from __future__ import annotations
@@ -21,10 +22,13 @@ from .errors import HubError
 if TYPE_CHECKING:
     from .hub import Hub
 
+DEFAULT_STATE = "./.koppelsim/files/hub"  # koppelsim sim's state_dir default + files/ + the hub's area
+
 
 def add_hub_commands(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("hub", help="the communication service: tenants, messages, send/receive")
-    parser.add_argument("--state", default="./.koppelsim-client/hub", help="the hub's state folder")
+    parser.add_argument("--state", default=DEFAULT_STATE,
+                        help=f"the hub's state folder (default: {DEFAULT_STATE}, the hub of `koppelsim sim`)")
     parser.add_argument("--host", default="127.0.0.1", help="Digipoort (simulator) host")
     parser.add_argument("--port", type=int, default=2121)
     parser.add_argument("--user", default="acme")
@@ -124,7 +128,7 @@ def _hub(args: argparse.Namespace) -> Hub:
             raise HubError(f"CA certificate {ca} not found; start `koppelsim sim` first or pass --ca")
         context = ssl.create_default_context(cafile=str(ca))
     connection = Connection(args.host, args.port, args.user, args.password, context)
-    digipoort = DigipoortClient(connection, ClientStore(state / "digipoort.db"), clock, collect_unknown=True)
+    digipoort = DigipoortClient(connection, ClientStore(state / "digipoort.db"), clock)
     return Hub(HubStore(state / "hub.db"), clock, digipoort)
 
 

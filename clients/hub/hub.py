@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence
 
 from .errors import InvalidMessage, NotResubmittable, TenantExists, UnknownMessage, UnknownTenant
-from .payloads import build_message
+from .payloads import build_message, check_fields, check_tenant_fields
+from .returns import belongs_elsewhere
 from .store import HubStore
 
 if TYPE_CHECKING:
@@ -44,10 +46,19 @@ class Clock(Protocol):
 
 class Hub:
     def __init__(self, store: HubStore, clock: Clock, digipoort: "DigipoortClient | None" = None,
-                 cb_clients: Sequence["CBClient"] = (), mail: "MailSource | None" = None) -> None:
+                 cb_clients: Sequence["CBClient"] = (), mail: "MailSource | None" = None,
+                 new_installation_id: Callable[[], str] | None = None) -> None:
         self.store = store
         self.clock = clock
+        # Made once per hub database (6 hex digits; the runtime hands in its seeded random), part of
+        # every Digipoort reference: see returns.py.
+        self.installation = store.installation_id(new_installation_id or (lambda: secrets.token_hex(3)))
         self.digipoort = digipoort
+        if digipoort is not None:
+            # [CHOSEN] The hub is its account's only user: it takes in every return message, and keeps
+            # what it cannot link as unknown — except what names another hub's reference, left in OUT.
+            digipoort.collect_unknown = lambda kind, name, content: not belongs_elsewhere(
+                kind, name, content, self.installation)
         self.cb_clients = list(cb_clients)
         self.mail = mail
 
@@ -59,6 +70,8 @@ class Hub:
         """A sub-environment; ``exist_ok`` updates one that exists (tenants created by configuration)."""
         if not isinstance(tenant_id, str) or not TENANT_ID.match(tenant_id):
             raise InvalidMessage(f"tenant id {tenant_id!r}: 1-40 letters, digits, '-' or '_'")
+        check_tenant_fields({"name": name, "vat_number": vat_number, "kvk_number": kvk_number,
+                             "relation_ids": relation_ids, "emails": emails})
         with self.store.transaction() as db:
             exists = db.execute("SELECT 1 FROM tenants WHERE id=?", (tenant_id,)).fetchone()
             if exists and not exist_ok:
@@ -82,9 +95,14 @@ class Hub:
 
     # -- messages ---------------------------------------------------------------------------------
 
-    def prepare(self, tenant_id: str, message_type: str, **fields: Any) -> dict:
-        """Build the message in the tenant and queue it here with a new number (status 'prepared')."""
+    def prepare(self, tenant_id: str, message_type: str, fields: dict[str, Any] | None = None, /,
+                **named: Any) -> dict:
+        """Build the message in the tenant and queue it here with a new number (status 'prepared').
+
+        The fields come as a dict (from an API body: any name is safe) or as keywords."""
         tenant = self.tenant(tenant_id)
+        fields = {**(fields or {}), **named}
+        check_fields(message_type, fields)
         built = build_message(message_type, tenant, fields, self.clock.now())
         now = self._stamp()
         with self.store.transaction() as db:
@@ -98,9 +116,12 @@ class Hub:
             self._note(db, number, "prepared", "prepared", f"{built.description} for {built.identity}")
         return self.message(number)
 
-    def resubmit(self, number: str, **fields: Any) -> dict:
+    def resubmit(self, number: str, fields: dict[str, Any] | None = None, /, **named: Any) -> dict:
         """Queue a message again after a transport error or a rejection, corrected when fields are given."""
+        fields = {**(fields or {}), **named}
         message = self._message_row(number)
+        if fields:
+            check_fields(message["type"], fields)
         if message["status"] not in RESUBMITTABLE:
             raise NotResubmittable(f"message {number} is {message['status']}; only a message in "
                                    f"{' or '.join(RESUBMITTABLE)} can be resubmitted")
@@ -147,10 +168,12 @@ class Hub:
 
     def unknown(self) -> dict:
         """Return messages and e-invoices that could not be linked: kept, never dropped."""
-        returns = self.store.rows("SELECT name, kind, kenmerk, status, detail, received_at FROM returns "
+        returns = self.store.rows("SELECT name, kind, kenmerk, status, detail, content, received_at FROM returns "
                                   "WHERE number IS NULL ORDER BY received_at, name")
-        invoices = self.store.rows("SELECT source, name, invoice_number, relation_id, customer, problem, received_at "
-                                   "FROM invoices WHERE tenant IS NULL ORDER BY received_at, name")
+        invoices = self.store.rows("SELECT source, name, invoice_number, relation_id, customer, problem, content, "
+                                   "received_at FROM invoices WHERE tenant IS NULL ORDER BY received_at, name")
+        for item in returns + invoices:  # the content as it came (what a person needs to place it)
+            item["content"] = item["content"].decode("utf-8", "replace")
         return {"returns": returns, "invoices": invoices}
 
     def invoices(self, tenant_id: str) -> list[dict]:

@@ -47,7 +47,11 @@ def collect_invoices(hub: "Hub", report: "RunReport") -> None:
             report.problems.append(f"{source}: no session now ({session.skipped})")
         for row in client.store.received_files(kind="invoice"):  # also what an earlier run fetched
             if not _known(hub, source, row["name"]):
-                _take(hub, report, source, row["name"], Path(row["path"]).read_bytes(), ())
+                try:
+                    data = Path(row["path"]).read_bytes()
+                except OSError as exc:  # the inbox file is gone: kept as unknown with why, not retried forever
+                    data = f"(the received file {row['path']} could not be read: {exc})".encode()
+                _take(hub, report, source, row["name"], data, ())
     if hub.mail is not None:
         for item in hub.mail.xml_attachments():
             if not _known(hub, "mail", item.key):

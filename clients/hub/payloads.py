@@ -155,6 +155,50 @@ MESSAGE_TYPES: dict[str, MessageType] = {t.name: t for t in (
 )}
 
 
+# What each message type is prepared from, with the JSON type each field must have: checked before
+# anything is built, so a caller (API body, scenario, CLI) gets a 400 naming the field, never a 500.
+FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
+    "vat": {"period": (str,), "boxes": (dict,), "identity": (str,)},
+    "icp": {"period": (str,), "supplies": (list,), "identity": (str,)},
+    "kvk": {"year": (int,), "document": (str,), "identity": (str,)},
+}
+TENANT_FIELDS: dict[str, tuple[type, ...]] = {"name": (str,), "vat_number": (str,), "kvk_number": (str,),
+                                              "relation_ids": (list, tuple), "emails": (list, tuple)}
+_JSON_NAMES = {str: "a string", dict: "an object", list: "a list", tuple: "a list", int: "a whole number"}
+
+
+def _check(where: str, fields: dict[str, Any], allowed: dict[str, tuple[type, ...]]) -> None:
+    unknown = sorted(set(fields) - set(allowed))
+    if unknown:
+        raise InvalidMessage(f"{where}: unknown field {unknown[0]!r}; known: {', '.join(sorted(allowed))}")
+    for name, value in fields.items():
+        types = allowed[name]
+        if value is not None and (isinstance(value, bool) or not isinstance(value, types)):
+            raise InvalidMessage(f"{where}: {name!r} must be {_JSON_NAMES[types[0]]}, got {value!r}")
+
+
+def check_fields(message_type: str, fields: dict[str, Any]) -> None:
+    """Refuse a field the message type does not know, or one of the wrong type, naming it."""
+    if message_type not in FIELDS:
+        build_message(message_type, {}, {}, datetime.min)  # raises UnknownMessageType with the known ones
+    _check(f"a {message_type} message", fields, FIELDS[message_type])
+    for index, supply in enumerate(fields.get("supplies") or [], 1):
+        if not isinstance(supply, dict):
+            raise InvalidMessage(f"supply {index} must be an object {{vat_number, amount}}, got {supply!r}")
+    for box, value in (fields.get("boxes") or {}).items():
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise InvalidMessage(f"box {box} must be whole euros, got {value!r}")
+
+
+def check_tenant_fields(fields: dict[str, Any]) -> None:
+    """A tenant's fields: strings, and lists of strings (``"7000123"`` is not a list of relation ids)."""
+    _check("a tenant", fields, TENANT_FIELDS)
+    for name in ("relation_ids", "emails"):
+        for item in fields.get(name) or ():
+            if not isinstance(item, str) or not item:
+                raise InvalidMessage(f"a tenant: {name!r} must be a list of strings, got an item {item!r}")
+
+
 def build_message(message_type: str, tenant: dict, fields: dict[str, Any], now: datetime) -> Built:
     kind = MESSAGE_TYPES.get(message_type)
     if kind is None:

@@ -1,9 +1,11 @@
 """Reading return messages: what each says about which message.
 
-A return message is linked by number: the ``.ok``/``.error`` name starts with our reference, and the
-recipient's answer names it as ``MessageId`` (Digipoort copies our ``aanleverkenmerk`` there). A
-failure Digipoort reports itself names no reference; it is linked through Digipoort's kenmerk, which
-the ``.ok`` told us. What cannot be linked either way is kept as *unknown*.
+Our reference for an attempt is number, attempt and this hub's installation id (``CS000001-1-7f3a9c``);
+it is the ``contextId`` and the ``aanleverkenmerk``. A ``.ok``/``.error`` is linked when its name starts
+with exactly that reference; it tells us Digipoort's kenmerk for the attempt. Every answer (the
+recipient's, or a failure Digipoort reports itself) is linked only by that kenmerk — never by a name
+prefix or by the ``MessageId`` it carries. What cannot be linked is kept as *unknown*, except what names
+another hub's reference (``belongs_elsewhere``): that stays in OUT for its owner.
 
 An answer that is not XML says nothing about acceptance: it is kept (content and all) with a problem,
 and the message keeps its status — a clear error, nothing lost, nothing guessed.
@@ -18,7 +20,9 @@ from lxml import etree
 
 KV = "http://logius.nl/digipoort/koppelvlakservices/1.2/"
 MAX_RETURN_BYTES = 10 * 1024 * 1024
-REF = re.compile(r"^(CS\d{6,})-(\d+)$")  # our reference: message number, dash, attempt
+# A hub reference: message number, attempt, installation id (letters/digits/'-' only: Digipoort's
+# contextId and file-name rules, and no '_', which separates reference and kenmerk in a .ok name).
+REF = re.compile(r"^(CS\d{6,})-(\d+)-([0-9a-f]{6,16})$")
 
 
 @dataclass(frozen=True)
@@ -28,10 +32,21 @@ class ReturnInfo:
     detail: str  # the reason (code: text), or the problem
 
 
-def split_ref(ref: str | None) -> tuple[str, int] | None:
-    """'CS000042-2' -> ('CS000042', 2); None for anything that is not one of our references."""
-    match = REF.match(ref or "")
-    return (match.group(1), int(match.group(2))) if match else None
+def make_ref(number: str, attempt: int, installation: str) -> str:
+    return f"{number}-{attempt}-{installation}"
+
+
+def belongs_elsewhere(kind: str, name: str, content: bytes, installation: str) -> bool:
+    """Is a return message the Digipoort client could not link somebody else's (so: leave it in OUT)?
+
+    A ``.ok``/``.error`` names the submitter's reference, and the client knows all of ours: one it
+    cannot link is another submitter's. An answer names only Digipoort's kenmerk; it is another hub's
+    when its ``MessageId`` is a hub reference with another installation id. Any other answer nobody
+    can place is taken in and kept as unknown (SPEC §8)."""
+    if kind in ("ok", "error"):
+        return True
+    match = REF.match(read_return(kind, name, content).ref or "")
+    return bool(match) and match.group(3) != installation
 
 
 def _parse(content: bytes) -> etree._Element | None:

@@ -11,7 +11,7 @@ import sqlite3
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tenants (
@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS tenants (
     created_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);  -- e.g. the installation id
 CREATE TABLE IF NOT EXISTS messages (
     number TEXT PRIMARY KEY,          -- the unique message number return messages are linked by
     tenant TEXT NOT NULL,
@@ -44,7 +45,7 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE INDEX IF NOT EXISTS messages_tenant ON messages (tenant, number);
 CREATE INDEX IF NOT EXISTS messages_status ON messages (status, number);
 CREATE TABLE IF NOT EXISTS attempts (
-    ref TEXT PRIMARY KEY,             -- the Digipoort reference (contextId and aanleverkenmerk)
+    ref TEXT PRIMARY KEY,             -- the Digipoort reference (contextId and aanleverkenmerk): CS000001-1-7f3a9c
     number TEXT NOT NULL,
     attempt INTEGER NOT NULL,
     kenmerk TEXT,                     -- Digipoort's kenmerk, from the .ok / .error
@@ -72,6 +73,8 @@ CREATE TABLE IF NOT EXISTS returns (
     meta BLOB,
     received_at TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS returns_number ON returns (number);
+CREATE INDEX IF NOT EXISTS returns_kenmerk ON returns (kenmerk);
 CREATE TABLE IF NOT EXISTS invoices (
     source TEXT NOT NULL,             -- cb:<relation id> or mail
     name TEXT NOT NULL,
@@ -96,6 +99,8 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 """
 
+# What a reset empties. Not ``settings``: an installation keeps its id, so answers to what it sent
+# before the reset are still recognised as its own (and another installation's as not).
 TABLES = ("tenants", "counters", "messages", "attempts", "history", "returns", "invoices", "runs")
 
 
@@ -137,6 +142,17 @@ class HubStore:
         value = (row[0] if row else 0) + 1
         db.execute("INSERT OR REPLACE INTO counters (name, value) VALUES (?, ?)", (name, value))
         return value
+
+    def installation_id(self, new: Callable[[], str]) -> str:
+        """This hub database's id, made once by ``new`` and kept: part of every Digipoort reference, so
+        that two hubs (two databases) on one account never take each other's return messages."""
+        with self.transaction() as db:
+            row = db.execute("SELECT value FROM settings WHERE name='installation'").fetchone()
+            if row is not None:
+                return row[0]
+            value = new()
+            db.execute("INSERT INTO settings (name, value) VALUES ('installation', ?)", (value,))
+            return value
 
     def clear(self) -> None:
         with self.transaction() as db:

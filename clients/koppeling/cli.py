@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from typing import TYPE_CHECKING, Any, Callable, TextIO
 
@@ -166,12 +167,20 @@ def _dashboard(koppeling: Koppeling, args: argparse.Namespace) -> int:
     from .web import DashboardServer  # flask only for this command
 
     server = DashboardServer(koppeling, args.host, args.port)
+    # Our own handlers: a process started in the background by a non-interactive shell (CI, `make ... &`)
+    # inherits SIGINT ignored, and Python then never turns Ctrl-C into KeyboardInterrupt by itself.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, _interrupt)
     print(f"dashboard on {server.url}/ (Ctrl-C stops)", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 _ACTIONS = {"connect": _connect, "run": _run, "payments": _payments, "status": _status, "errors": _errors,

@@ -28,7 +28,7 @@ from .client_process import run_client_process_that_dies, submit_arguments
 from .rawftp import RAW_FTP_SCHEMA, run_raw_session
 
 PHASES = ["refused", "delivering", "delivered", "accepted", "rejected"]
-CLIENT_STATES = ["new", "data_sent", "meta_sending", "sent", "transported", "error", "accepted", "rejected"]
+CLIENT_STATES = ["new", "data_sent", "meta_sending", "sent", "transported", "error", "refused", "accepted", "rejected"]
 
 _ACCOUNT = {"type": "object", "required": ["user", "password"], "additionalProperties": False, "properties": {
     "user": {"type": "string"}, "password": {"type": "string"},
@@ -362,8 +362,11 @@ def _looks_like_pattern(value: dict) -> bool:
 
 
 def _submission(run, alias: str) -> dict:
+    """A submission by its alias or contextId; a pattern (``CS000001-1-*``) matches contextIds."""
     context_id = _state(run).aliases.get(alias, alias)
     found = _model(run).submissions(context_id=context_id)
+    if not found and any(c in alias for c in "*?["):
+        found = [s for s in _model(run).submissions() if fnmatchcase(s["contextId"], alias)]
     if not found:
         known = ", ".join(sorted(_state(run).aliases)) or "none"
         raise AssertionError(f"no submission {alias!r} reached the simulator (names known: {known})")

@@ -44,7 +44,7 @@ def create_blueprint(service: "HubService") -> Blueprint:
         unknown = sorted(set(body) - allowed)
         if unknown:
             raise HubError(f"unknown field(s) {unknown}; known: {', '.join(sorted(allowed))}")
-        fields = {k: v for k, v in body.items() if k != "id"}
+        fields = {k: v for k, v in body.items() if k != "id"}  # names checked above, types in create_tenant
         return jsonify(hub().create_tenant(body.get("id"), **fields)), 201
 
     @bp.get("/tenants/<tenant>/messages")
@@ -61,7 +61,9 @@ def create_blueprint(service: "HubService") -> Blueprint:
         """Prepare a message in the tenant (vat: period + boxes; icp: period + supplies; kvk: year)."""
         body = json_body()
         kind = body.pop("type", None)
-        return jsonify(hub().prepare(tenant, kind, **body)), 201
+        if not isinstance(kind, str):
+            raise HubError(f"'type' must be one of vat, icp, kvk; got {kind!r}")
+        return jsonify(hub().prepare(tenant, kind, body)), 201  # a dict: any field name is checked, not a kwarg
 
     @bp.get("/tenants/<tenant>/invoices")
     def invoices(tenant: str):
@@ -81,7 +83,7 @@ def create_blueprint(service: "HubService") -> Blueprint:
     @bp.post("/messages/<number>/resubmit")
     def resubmit(number: str):
         """Queue a message in error or rejected again, corrected when fields (e.g. boxes) are given."""
-        return jsonify(hub().resubmit(number, **json_body(optional=True)))
+        return jsonify(hub().resubmit(number, json_body(optional=True)))
 
     @bp.post("/send-receive")
     def send_receive():

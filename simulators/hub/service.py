@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import logging
 import shutil
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from clients.cbftp.client import CBClient, CBConnection
 from clients.cbftp.store import CBClientStore
 from clients.digipoort import ClientStore, Connection, DigipoortClient
-from clients.hub import Hub, HubStore, RunInProgress
+from clients.hub import Hub, HubError, HubStore
 from clients.hub.invoices import MailAttachment
 
 from ..core.clock import parse_duration
@@ -83,9 +83,10 @@ class HubService(Simulator):
                                     ctx.tls.client_context(), timeout=30)
             store = ClientStore(self.folder / "digipoort.db")
             self._stores.append(store)
-            # The hub is its account's only user: it collects every answer, also ones it cannot link.
-            digipoort = DigipoortClient(connection, store, ctx.clock, collect_unknown=True)
-        return Hub(self.store, ctx.clock, digipoort, self._cb_clients(), self._mail())
+            # The hub decides what of OUT it takes in (everything but another hub's): see clients/hub/hub.py.
+            digipoort = DigipoortClient(connection, store, ctx.clock)
+        return Hub(self.store, ctx.clock, digipoort, self._cb_clients(), self._mail(),
+                   new_installation_id=lambda: f"{ctx.random.getrandbits(24):06x}")
 
     def _cb_clients(self) -> list[CBClient]:
         cb = self.others.get("cbftp")
@@ -121,19 +122,27 @@ class HubService(Simulator):
             self.ctx.scheduler.schedule(EVENT_RUN, self.ctx.clock.now() + parse_duration(self.config.schedule), {})
 
     def _scheduled_run(self, payload: dict, at: Any) -> None:
-        if self.hub is not None:
-            self.run("schedule")
-        self._plan_next_run()
+        """The scheduled task. It runs on the scheduler's thread, on purpose: a scenario that advances
+        the clock past it sees the run's results at once (deterministic), as a person would after the
+        hour. A refused run (another is running, e.g. from the CLI) is skipped and journaled; the next
+        one is always planned, whatever happened."""
+        try:
+            if self.hub is not None:
+                self.run("schedule")
+        except HubError as exc:
+            self.ctx.journal.record(SIM, "hub.run_skipped", trigger="schedule", reason=exc.message)
+        finally:
+            self._plan_next_run()
 
-    def run(self, trigger: str) -> dict:
+    def run(self, trigger: str, progress: Callable[[str, str], None] | None = None) -> dict:
         """One send/receive run, journaled; a refused one (another is running) is journaled too."""
         try:
-            report = self.hub.send_receive(trigger)
-        except RunInProgress as exc:
+            report = self.hub.send_receive(trigger, progress=progress)
+        except HubError as exc:
             self.ctx.journal.record(SIM, "hub.run_refused", trigger=trigger, reason=exc.message)
             raise
         self.ctx.journal.record(SIM, "hub.run", run=report.run, trigger=trigger, sent=len(report.sent),
-                                returns=len(report.returns), unknown=len(report.unknown),
+                                errors=len(report.errors), returns=len(report.returns), unknown=len(report.unknown),
                                 invoices=len(report.invoices), problems=len(report.problems))
         return report.as_dict()
 

@@ -50,3 +50,29 @@ def test_bad_input_gets_clear_errors(runtime):
     assert status == 404 and body["error"]["code"] == "unknown_message"
     status, body = call(runtime, "POST", "/tenants", {"id": "c", "name": "Omgeving C", "vat_number": "003000012B01"})
     assert status == 201 and [t["id"] for t in call(runtime, "GET", "/tenants")[1]] == ["a", "b", "c"]
+
+
+def test_bodies_are_checked_field_by_field_with_a_400_naming_the_field(runtime):
+    def refused(method: str, path: str, body: dict) -> str:
+        status, answer = call(runtime, method, path, body)
+        assert status == 400, (status, answer)
+        return answer["error"]["message"]
+
+    assert "unknown field 'colour'" in refused("POST", "/tenants/a/messages",
+                                               {"type": "vat", "period": "2026-10", "colour": "red"})
+    # Names the Hub's own parameters once were: a body field, never a keyword argument.
+    assert "unknown field 'tenant_id'" in refused("POST", "/tenants/a/messages", {"type": "vat", "tenant_id": "b"})
+    assert "'boxes' must be an object" in refused("POST", "/tenants/a/messages",
+                                                  {"type": "vat", "period": "2026-10", "boxes": [1, 2]})
+    assert "box 1a must be whole euros" in refused("POST", "/tenants/a/messages",
+                                                   {"type": "vat", "period": "2026-10", "boxes": {"1a": "10"}})
+    assert "'year' must be a whole number" in refused("POST", "/tenants/a/messages", {"type": "kvk", "year": "2025"})
+    assert "'type' must be one of" in refused("POST", "/tenants/a/messages", {"period": "2026-10"})
+    assert "'relation_ids' must be a list" in refused("POST", "/tenants", {"id": "c", "relation_ids": "7000123"})
+    assert "'emails' must be a list of strings" in refused("POST", "/tenants", {"id": "c", "emails": [7]})
+    assert "'name' must be a string" in refused("POST", "/tenants", {"id": "c", "name": {"x": 1}})
+    assert "unknown field(s) ['exist_ok']" in refused("POST", "/tenants", {"id": "a", "exist_ok": True})
+    assert [t["id"] for t in call(runtime, "GET", "/tenants")[1]] == ["a", "b"]  # nothing made on the way
+    made = call(runtime, "POST", "/tenants/a/messages", {"type": "vat", "period": "2026-10",
+                                                         "boxes": {"1a": 10000, "1a_btw": 2100}})[1]
+    assert "unknown field 'number'" in refused("POST", f"/messages/{made['number']}/resubmit", {"number": "x"})

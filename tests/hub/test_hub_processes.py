@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from clients.digipoort.client import CRASH_ENV as CLIENT_CRASH_ENV
 from clients.hub.run import CRASH_ENV, PAUSE_ENV
 
 BOXES = {"1a": 10000, "1a_btw": 2100}
@@ -82,3 +83,23 @@ def test_a_second_run_from_another_process_is_refused_while_the_first_runs(runti
             first.wait()
     assert hub.message("CS000001")["status"] == "delivered"
     assert hub.send_receive().problems == []  # the lock is free again
+
+
+@pytest.mark.parametrize("point", ["after_data_upload", "after_meta_upload", "after_response_stored"])
+def test_the_hub_killed_at_each_of_the_digipoort_clients_crash_points_sends_once_and_loses_nothing(
+        runtime, hub, point):
+    first = hub.prepare("a", "vat", period="2026-10", boxes=BOXES)["number"]
+    second = hub.prepare("b", "vat", period="2026-10", boxes=BOXES)["number"]
+    if point == "after_response_stored":
+        hub.send_receive()
+        runtime.scheduler.advance("15m")
+    killed = run_cli(runtime, "send-receive", env={CLIENT_CRASH_ENV: point})
+    assert killed.returncode == 137, killed.stderr
+    hub.send_receive()
+    runtime.scheduler.advance("15m")
+    hub.send_receive()
+    assert [hub.message(n)["status"] for n in (first, second)] == ["accepted", "accepted"]
+    assert len(runtime.simulators["digipoort"].model.submissions()) == 2  # nothing sent twice
+    assert hub.unknown() == {"returns": [], "invoices": []}
+    for number in (first, second):
+        assert [r["kind"] for r in hub.history(number)["returns"]] == ["ok", "answer"]  # nothing counted twice

@@ -50,7 +50,7 @@ def test_dashboard_command_serves_the_state_file_on_loopback(world):
         assert f"transaction <strong>{number}</strong>" in page
         assert requests.get(f"{url}/errors/order-1", timeout=10).status_code == 404
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signal.SIGINT)  # Ctrl-C; the command handles it even when started with it ignored
         try:
             process.communicate(timeout=15)
         finally:
