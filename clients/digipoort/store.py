@@ -7,11 +7,10 @@ without submitting twice or losing an answer.
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+
+from ..statefile import StateFile
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS submissions (
@@ -51,32 +50,9 @@ CREATE INDEX IF NOT EXISTS responses_undeleted ON responses (removed) WHERE remo
 """
 
 
-class ClientStore:
+class ClientStore(StateFile):
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.RLock()
-        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-
-    def rows(self, sql: str, args: tuple = ()) -> list[dict[str, Any]]:
-        with self._lock:
-            cur = self._db.execute(sql, args)
-            names = [d[0] for d in cur.description]
-            return [dict(zip(names, row)) for row in cur.fetchall()]
+        super().__init__(path, _SCHEMA)
 
     def submission(self, ref: str) -> dict[str, Any] | None:
         found = self.rows("SELECT * FROM submissions WHERE ref=?", (ref,))
@@ -96,6 +72,3 @@ class ClientStore:
         found = self.rows("SELECT * FROM responses WHERE name=?", (name,))
         return found[0] if found else None
 
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()

@@ -8,10 +8,10 @@ their own files next to it; the hub reads what they committed, so nothing they r
 from __future__ import annotations
 
 import sqlite3
-import threading
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
+
+from ..statefile import StateFile
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tenants (
@@ -104,33 +104,9 @@ CREATE TABLE IF NOT EXISTS runs (
 TABLES = ("tenants", "counters", "messages", "attempts", "history", "returns", "invoices", "runs")
 
 
-class HubStore:
+class HubStore(StateFile):
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.RLock()
-        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=10)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # FULL: a status change that was reported must survive a power cut, not only a kill -9.
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-
-    def rows(self, sql: str, args: tuple | list = ()) -> list[dict[str, Any]]:
-        with self._lock:
-            cur = self._db.execute(sql, args)
-            names = [d[0] for d in cur.description]
-            return [dict(zip(names, row)) for row in cur.fetchall()]
+        super().__init__(path, _SCHEMA)  # FULL: a reported status change survives a power cut too
 
     def one(self, sql: str, args: tuple | list = ()) -> dict[str, Any] | None:
         found = self.rows(sql, args)
@@ -158,7 +134,3 @@ class HubStore:
         with self.transaction() as db:
             for table in TABLES:
                 db.execute(f"DELETE FROM {table}")
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+
+from ..statefile import StateFile
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
@@ -78,44 +78,10 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
-class KoppelingStore:
+class KoppelingStore(StateFile):
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.RLock()
-        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")  # an intent must be on disk before the request goes out
-        self._db.executescript(_SCHEMA)
-        self._migrate()
-
-    def _migrate(self) -> None:
-        # Columns added after a state file may have been made: added in place, the data kept.
-        for table, column, declaration in (("customers", "attempts", "INTEGER NOT NULL DEFAULT 0"),):
-            names = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
-            if column not in names:
-                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-
-    def rows(self, sql: str, args: tuple = ()) -> list[dict[str, Any]]:
-        with self._lock:
-            cur = self._db.execute(sql, args)
-            names = [d[0] for d in cur.description]
-            return [dict(zip(names, row)) for row in cur.fetchall()]
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        super().__init__(path, _SCHEMA, busy_timeout=30)  # FULL: an intent is on disk before its request goes out
+        self.add_columns([("customers", "attempts", "INTEGER NOT NULL DEFAULT 0")])
 
     # -- items ------------------------------------------------------------------------------------------------
 
