@@ -12,6 +12,11 @@ Durability, configurable (``durability`` in the config):
   at a fraction of the cost.
 * ``power`` — also survives a power cut or OS crash: every file and directory change is fsynced and
   SQLite commits with synchronous FULL.
+
+Read-mostly lookups (a simulator's offices, users, VAT codes) can be kept in memory with ``TableCache``:
+each result is stamped with the change count of the tables it came from, counted by per-connection
+(TEMP) triggers on every insert, update and delete, and by every rollback. The Store's connection is the
+only writer of the state database (one process per state dir), so the counts see every change.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import threading
 import uuid
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Hashable, Iterator, Sequence
 
 STAGING_DIR = ".staging"
 
@@ -51,6 +56,9 @@ class Store:
         self._db.execute(f"PRAGMA synchronous={'FULL' if self.sync else 'OFF'}")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._migrated: set[str] = set()
+        # Change counts of watched tables (see TableCache), bumped by TEMP triggers through this function
+        self._changes: dict[str, int] = {}
+        self._db.create_function("koppelsim_changed", 1, self._count_change)
 
     # -- database ---------------------------------------------------------------------------------
 
@@ -82,6 +90,7 @@ class Store:
                 yield self._db
             except BaseException:
                 self._db.execute("ROLLBACK")
+                self._count_rollback()
                 raise
             else:
                 self._db.execute("COMMIT")
@@ -106,6 +115,34 @@ class Store:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    # -- change counts (for TableCache) -----------------------------------------------------------
+
+    def watch(self, *tables: str) -> None:
+        """Count every change of these tables from now on (idempotent)."""
+        with self._lock:
+            for table in tables:
+                if table in self._changes:
+                    continue
+                if not table.isidentifier():
+                    raise ValueError(f"not a table name: {table!r}")
+                for event in ("INSERT", "UPDATE", "DELETE"):
+                    # TEMP: lives in this connection only, so no other connection needs the function
+                    self._db.execute(f"CREATE TEMP TRIGGER IF NOT EXISTS koppelsim_{table}_{event.lower()} "
+                                     f"AFTER {event} ON main.{table} BEGIN SELECT koppelsim_changed('{table}'); END")
+                self._changes[table] = 0
+
+    def changes(self, table: str) -> int:
+        """How often a watched table changed (rows written, plus rollbacks): equal counts, equal contents."""
+        return self._changes[table]
+
+    def _count_change(self, table: str) -> None:
+        self._changes[table] += 1
+
+    def _count_rollback(self) -> None:
+        # What was rolled back may have been read (and kept) inside the transaction: every count moves.
+        for table in self._changes:
+            self._changes[table] += 1
 
     # -- files ------------------------------------------------------------------------------------
 
@@ -153,6 +190,46 @@ class Store:
             leftover.unlink(missing_ok=True)
             count += 1
         return count
+
+
+class TableCache:
+    """Query results kept until one of ``tables`` changes (read-mostly lookups: offices, users, VAT codes).
+
+    A result is stamped with the tables' change count read *before* the query, so a result read while a
+    change was being made is stamped with the older count and not served once the change is visible. A
+    result read inside an open transaction (which may still roll back) is never kept. Results are tuples of
+    rows (tuples): immutable, so every caller may share them.
+    """
+
+    def __init__(self, store: Store, *tables: str, max_entries: int = 4096) -> None:
+        store.watch(*tables)
+        self.store = store
+        self.tables = tables
+        self.max_entries = max_entries
+        self._kept: dict[Hashable, tuple[int, tuple]] = {}
+
+    def _version(self) -> int:
+        changes = self.store._changes
+        return sum(changes[t] for t in self.tables)
+
+    def rows(self, sql: str, args: tuple = ()) -> tuple[tuple, ...]:
+        key = (sql, args)
+        version = self._version()
+        kept = self._kept.get(key)
+        if kept is not None and kept[0] == version:
+            return kept[1]
+        store = self.store
+        with store._lock:
+            rows = tuple(store._db.execute(sql, args).fetchall())
+            keep = not store._db.in_transaction  # inside one, only this thread can be: it holds the lock
+        if keep:
+            if len(self._kept) >= self.max_entries:
+                self._kept.clear()
+            self._kept[key] = (version, rows)
+        return rows
+
+    def clear(self) -> None:
+        self._kept.clear()
 
 
 def publish(staging: Path, final_path: Path, mtime: datetime | None = None, sync: bool = True) -> None:

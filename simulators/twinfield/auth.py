@@ -27,7 +27,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from ..core.clock import Clock, format_instant, parse_duration, parse_instant
-from ..core.store import Store
+from ..core.store import Store, TableCache
 from .authorize import AuthorizeFlow, OAuthError
 from .config import TwinfieldConfig
 from .directory import Caller, Directory
@@ -55,6 +55,8 @@ class Auth:
         self.cluster_url = "http://127.0.0.1"
         # The login and consent pages' state: its own module (the login request's lifetime lives there)
         self.authorize = AuthorizeFlow(store, directory, clock, config, self._new_token)
+        # Every SOAP call looks its token up; tokens change at issue, expiry, revocation (and session use)
+        self._tokens = TableCache(store, "tw_tokens")
 
     def configure(self, config: TwinfieldConfig) -> None:
         """Use new settings (a scenario's): token lifetimes and the rest are read at each use."""
@@ -173,8 +175,9 @@ class Auth:
     def _token_row(self, token: str | None, kind: str) -> dict | None:
         if not token:
             return None
-        rows = self.store.query_dicts("SELECT * FROM tw_tokens WHERE token=? AND kind=?", (token.strip(), kind))
-        return rows[0] if rows else None
+        rows = self._tokens.rows(f"SELECT {', '.join(_TOKEN_COLUMNS)} FROM tw_tokens WHERE token=? AND kind=?",
+                                 (token.strip(), kind))
+        return dict(zip(_TOKEN_COLUMNS, rows[0])) if rows else None
 
     def validation(self, token: str | None) -> dict:
         """The accesstokenvalidation answer; raises OAuthError(invalid_token|expired_token)."""
@@ -313,6 +316,10 @@ class Auth:
     def revoke(self, token: str) -> int:
         with self.store.transaction() as db:
             return db.execute("UPDATE tw_tokens SET revoked=1 WHERE token=?", (token,)).rowcount
+
+
+_TOKEN_COLUMNS = ("token", "kind", "client_id", "organisation", "user", "scope", "auth_time", "issued_at",
+                  "expires_at", "revoked", "company", "refresh_token")
 
 
 def _b64(data: str | bytes) -> str:

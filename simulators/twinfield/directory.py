@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.errors import BadRequest, NotFound
-from ..core.store import Store
+from ..core.store import Store, TableCache
 from .config import ORG_ID_NAMESPACE, Client, Office, Organisation, User
 
 
@@ -35,8 +35,10 @@ class Caller:
         return office in self.offices
 
 
-@dataclass
+@dataclass(frozen=True)
 class OfficeInfo:
+    """An office as read from the database; shared between calls (kept per database row): never changed."""
+
     code: str
     organisation: str
     name: str
@@ -48,17 +50,30 @@ class OfficeInfo:
 
     def as_dict(self) -> dict[str, Any]:
         return {"code": self.code, "organisation": self.organisation, "name": self.name,
-                "shortname": self.shortname, "masks": self.masks, "reporting_currency": self.reporting_currency,
-                "invoice_types": self.invoice_types, "journals": self.journals}
+                "shortname": self.shortname, "masks": dict(self.masks), "reporting_currency": self.reporting_currency,
+                "invoice_types": list(self.invoice_types), "journals": dict(self.journals)}
+
+
+_ORG = ("code", "id", "name")
+_USER = ("organisation", "user", "password", "name", "offices")
 
 
 def organisation_id(code: str, given: str | None = None) -> str:
     return given or str(uuid.uuid5(uuid.UUID(ORG_ID_NAMESPACE), code))
 
 
+# Read on every SOAP call (the caller, its offices) and changed seldom: kept until one of them changes.
+DIRECTORY_TABLES = ("tw_organisations", "tw_offices", "tw_users")
+
+
 class Directory:
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._cache = TableCache(store, *DIRECTORY_TABLES)
+        self._office_infos: dict[tuple, OfficeInfo] = {}
+
+    def _dicts(self, sql: str, args: tuple, names: tuple[str, ...]) -> list[dict]:
+        return [dict(zip(names, row)) for row in self._cache.rows(sql, args)]
 
     # -- organisations and offices ----------------------------------------------------------------------
 
@@ -72,14 +87,14 @@ class Directory:
         return self.organisation(org.code)
 
     def organisation(self, code: str) -> dict:
-        rows = self.store.query_dicts("SELECT code, id, name FROM tw_organisations WHERE code = ?", (code,))
+        rows = self._dicts("SELECT code, id, name FROM tw_organisations WHERE code = ?", (code,), _ORG)
         if not rows:
             raise NotFound(f"no Twinfield organisation {code!r}")
         return rows[0]
 
     def find_organisation(self, code: str) -> dict | None:
-        rows = self.store.query_dicts("SELECT code, id, name FROM tw_organisations WHERE upper(code) = upper(?)",
-                                      (code.strip(),))
+        rows = self._dicts("SELECT code, id, name FROM tw_organisations WHERE upper(code) = upper(?)",
+                           (code.strip(),), _ORG)
         return rows[0] if rows else None
 
     def organisations(self) -> list[dict]:
@@ -110,13 +125,19 @@ class Directory:
     def find_office(self, code: str | None) -> OfficeInfo | None:
         if not code:
             return None
-        rows = self.store.query("SELECT code, organisation, name, shortname, masks, reporting_currency, "
+        rows = self._cache.rows("SELECT code, organisation, name, shortname, masks, reporting_currency, "
                                 "invoice_types, journals FROM tw_offices WHERE code = ?", (code.strip(),))
         if not rows:
             return None
-        code, org, name, shortname, masks, reporting, types, journals = rows[0]
-        return OfficeInfo(code, org, name, shortname, json.loads(masks), reporting, json.loads(types),
-                          json.loads(journals))
+        info = self._office_infos.get(rows[0])
+        if info is None:
+            code, org, name, shortname, masks, reporting, types, journals = rows[0]
+            info = OfficeInfo(code, org, name, shortname, json.loads(masks), reporting, json.loads(types),
+                              json.loads(journals))
+            if len(self._office_infos) >= 1024:
+                self._office_infos.clear()
+            self._office_infos[rows[0]] = info  # the row itself is the key: a changed office is a new one
+        return info
 
     def offices(self, organisation: str | None = None) -> list[OfficeInfo]:
         sql = "SELECT code FROM tw_offices"
@@ -124,7 +145,7 @@ class Directory:
         if organisation:
             sql += " WHERE organisation = ?"
             args = (organisation,)
-        return [self.office(row[0]) for row in self.store.query(sql + " ORDER BY code", args)]
+        return [self.office(row[0]) for row in self._cache.rows(sql + " ORDER BY code", args)]
 
     # -- users ------------------------------------------------------------------------------------------
 
@@ -145,9 +166,9 @@ class Directory:
         return self.user_view(user.organisation, user.user)
 
     def _user_row(self, organisation: str, user: str) -> dict | None:
-        rows = self.store.query_dicts("SELECT organisation, user, password, name, offices FROM tw_users "
-                                      "WHERE upper(organisation) = upper(?) AND upper(user) = upper(?)",
-                                      (organisation, user))
+        rows = self._dicts("SELECT organisation, user, password, name, offices FROM tw_users "
+                           "WHERE upper(organisation) = upper(?) AND upper(user) = upper(?)", (organisation, user),
+                           _USER)
         return rows[0] if rows else None
 
     def user_view(self, organisation: str, user: str) -> dict:
@@ -178,7 +199,11 @@ class Directory:
         row = self._user_row(organisation, user)
         if row is None:
             return []
-        own = [o.code for o in self.offices(row["organisation"])]
+        return self._offices_of(row)
+
+    def _offices_of(self, row: dict) -> list[str]:
+        own = [code for (code,) in self._cache.rows("SELECT code FROM tw_offices WHERE organisation = ? ORDER BY code",
+                                                    (row["organisation"],))]
         if row["offices"] is None:
             return own
         allowed = set(json.loads(row["offices"]))
@@ -189,8 +214,7 @@ class Directory:
         if row is None:
             return None
         org = self.organisation(row["organisation"])
-        return Caller(org["code"], org["id"], row["user"], row["name"], self.user_offices(org["code"], row["user"]),
-                      **extra)
+        return Caller(org["code"], org["id"], row["user"], row["name"], self._offices_of(row), **extra)
 
     # -- OAuth clients ----------------------------------------------------------------------------------
 

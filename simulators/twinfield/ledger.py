@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from ..core.clock import format_instant
-from ..core.store import Store
+from ..core.store import Store, TableCache
 from . import errors
 from .errors import Outcome
 
@@ -22,6 +22,11 @@ TYPE_NAMES = {"BAS": "Balans", "PNL": "Winst & verlies", "DEB": "Debiteuren", "C
               "KPL": "Kostenplaatsen"}
 MAX_EMAIL = 200  # seed 003: e-mail addresses of at most 200 characters
 MAX_NAME = 80  # [CHOSEN] Twinfield's dimension name field length
+
+
+_COLUMNS = ("office", "type", "code", "name", "uid", "data", "created_at", "modified_at")
+_SELECTED = ", ".join(_COLUMNS)
+_LEVEL_TYPES = {level: tuple(t for t, lv in LEVELS.items() if lv == level) for level in (1, 2)}
 
 
 def fits_mask(code: str, mask: str) -> bool:
@@ -39,24 +44,25 @@ def twinfield_stamp(moment: datetime) -> str:
 class Ledger:
     def __init__(self, store: Store) -> None:
         self.store = store
+        # Every transaction line looks up its accounts and relation: kept until a dimension changes
+        self._cache = TableCache(store, "tw_dimensions")
 
     # -- reading ----------------------------------------------------------------------------------------
 
     def get(self, office: str, dimtype: str, code: str) -> dict | None:
-        rows = self.store.query_dicts("SELECT office, type, code, name, uid, data, created_at, modified_at "
-                                      "FROM tw_dimensions WHERE office=? AND type=? AND code=?",
-                                      (office, dimtype, code))
-        return _unpack(rows[0]) if rows else None
+        rows = self._cache.rows(f"SELECT {_SELECTED} FROM tw_dimensions WHERE office=? AND type=? AND code=?",
+                                (office, dimtype, code))
+        return _unpack(dict(zip(_COLUMNS, rows[0]))) if rows else None
 
     def find(self, office: str, code: str | None, level: int) -> dict | None:
         """The dimension with this code on a level (1: BAS/PNL, 2: DEB/CRD/KPL)."""
         if not code:
             return None
-        types = [t for t, lv in LEVELS.items() if lv == level]
-        rows = self.store.query_dicts(
-            f"SELECT office, type, code, name, uid, data, created_at, modified_at FROM tw_dimensions "
-            f"WHERE office=? AND code=? AND type IN ({','.join('?' * len(types))})", (office, code, *types))
-        return _unpack(rows[0]) if rows else None
+        types = _LEVEL_TYPES.get(level, ())
+        rows = self._cache.rows(
+            f"SELECT {_SELECTED} FROM tw_dimensions WHERE office=? AND code=? AND type IN "
+            f"({','.join('?' * len(types))})", (office, code, *types))
+        return _unpack(dict(zip(_COLUMNS, rows[0]))) if rows else None
 
     def list(self, office: str, dimtype: str | None = None) -> list[dict]:
         sql = ("SELECT office, type, code, name, uid, data, created_at, modified_at FROM tw_dimensions "

@@ -11,11 +11,9 @@ import sqlite3
 
 
 def next_value(db: sqlite3.Connection, office: str, name: str) -> int:
-    row = db.execute("SELECT last FROM tw_sequences WHERE office=? AND name=?", (office, name)).fetchone()
-    value = (row[0] if row else 0) + 1
-    db.execute("INSERT INTO tw_sequences (office, name, last) VALUES (?,?,?) ON CONFLICT(office, name) "
-               "DO UPDATE SET last=excluded.last", (office, name, value))
-    return value
+    # One statement: the first number of a sequence is 1, each next one the last plus one
+    return db.execute("INSERT INTO tw_sequences (office, name, last) VALUES (?,?,1) ON CONFLICT(office, name) "
+                      "DO UPDATE SET last=last+1 RETURNING last", (office, name)).fetchall()[0][0]
 
 
 def transaction_number(db: sqlite3.Connection, office: str, journal: str, year: int) -> str:

@@ -28,34 +28,44 @@ E = etree.Element
 
 
 def sub(parent: etree._Element, tag: str, text: Any = None, **attrs: Any) -> etree._Element:
-    child = etree.SubElement(parent, tag, {k: "" if v is None else str(v) for k, v in attrs.items()})
+    if attrs:
+        child = etree.SubElement(parent, tag, {k: "" if v is None else str(v) for k, v in attrs.items()})
+    else:
+        child = etree.SubElement(parent, tag)
     if text is not None:
         child.text = str(text)
     return child
 
 
 class Renderer:
+    """One answer's renderer (``model.renderer`` makes a new one each time): names looked up once per answer."""
+
     def __init__(self, model: "TwinfieldModel") -> None:
         self.model = model
+        self._names: dict[tuple, dict] = {}
 
     # -- names ------------------------------------------------------------------------------------------
 
     def _dim_attrs(self, office: str, code: str | None, level: int) -> dict:
-        dim = self.model.ledger.find(office, code, level) if code else None
-        if dim is None:
-            return {}
-        attrs = {"name": dim["name"], "shortname": dim["data"].get("shortname", ""), "type": dim["type"],
-                 "inuse": "true", "vatcode": (dim["data"].get("financials") or {}).get("vatcode", ""),
-                 "vatobligatory": "false"}
-        return attrs
+        key = ("dim", office, code, level)
+        if key not in self._names:
+            dim = self.model.ledger.find(office, code, level) if code else None
+            self._names[key] = {} if dim is None else {
+                "name": dim["name"], "shortname": dim["data"].get("shortname", ""), "type": dim["type"],
+                "inuse": "true", "vatcode": (dim["data"].get("financials") or {}).get("vatcode", ""),
+                "vatobligatory": "false"}
+        return self._names[key]
 
     def _office_attrs(self, code: str) -> dict:
         office = self.model.directory.find_office(code)
         return {"name": office.name, "shortname": office.shortname} if office else {}
 
     def _vat_attrs(self, office: str, code: str | None) -> dict:
-        vat = self.model.vat.get(office, code) if code else None
-        return {"name": vat["name"], "shortname": vat["shortname"]} if vat else {}
+        key = ("vat", office, code)
+        if key not in self._names:
+            vat = self.model.vat.get(office, code) if code else None
+            self._names[key] = {"name": vat["name"], "shortname": vat["shortname"]} if vat else {}
+        return self._names[key]
 
     # -- transactions -----------------------------------------------------------------------------------
 

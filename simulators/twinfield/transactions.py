@@ -170,40 +170,39 @@ class Transactions:
                        or 30)
             duedate = fmt_date(plus_days(day, days))
         head = {"extras": header.get("extras") or [], "kind": (journal_of(office, code) or {}).get("kind")}
+        header_json = json.dumps(head)
+        rows = [_line_row(p, invoicenumber) for p in lines]
         with self.store.transaction() as db:
             if existing:
                 txn_id, number = existing["id"], existing["number"]
                 db.execute("DELETE FROM tw_lines WHERE txn=?", (txn_id,))
                 db.execute("UPDATE tw_transactions SET location=?, date=?, period=?, invoicenumber=?, currency=?, "
                            "duedate=?, header=?, modified_at=? WHERE id=?",
-                           (location, fmt_date(day), period, invoicenumber, currency, duedate, json.dumps(head),
+                           (location, fmt_date(day), period, invoicenumber, currency, duedate, header_json,
                             stamp, txn_id))
             else:
                 number = numbering.transaction_number(db, office.code, code, int(period[:4]))
+                head_row = (office.code, code, number, location, fmt_date(day), period, invoicenumber, currency,
+                            duedate, caller.user, header_json, "import", stamp, stamp)
                 cur = db.execute(
                     "INSERT INTO tw_transactions (office, code, number, location, date, period, invoicenumber, "
                     "currency, duedate, user, header, origin, created_at, modified_at) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (office.code, code, number, location, fmt_date(day), period, invoicenumber, currency, duedate,
-                     caller.user, json.dumps(head), "import", stamp, stamp))
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", head_row)
                 txn_id = cur.lastrowid
-            for p in lines:
-                signed = p["signed"]
+            for row in rows:
                 db.execute(
                     "INSERT INTO tw_lines (txn, id, type, dim1, dim2, dim3, debitcredit, value, vatcode, vatvalue, "
                     "vatturnover, description, invoicenumber, performancetype, performancecountry, "
                     "performancevatnumber, performancedate, baseline, matchable, openvalue, matchstatus, extra) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (txn_id, int(p["id"]), p["type"], p["dim1"],
-                     p["dim2"], p["dim3"], p["debitcredit"], fmt(p["value"]), p["vatcode"],
-                     fmt(abs(p["line_vat"])) if p.get("line_vat") is not None else None,
-                     fmt(p["vatturnover"]) if p.get("vatturnover") is not None else None, p["description"],
-                     p["invoicenumber"] or (invoicenumber if p["type"] == "total" else None), p["performancetype"],
-                     p["performancecountry"], p["performancevatnumber"], p["performancedate"],
-                     int(p["baseline"]) if p.get("baseline") else None, int(bool(p["matchable"])),
-                     fmt(signed) if p["matchable"] else None,
-                     "available" if p["matchable"] else "notmatchable", json.dumps(p["extras"])))
-        return self.get(office.code, code, number)  # type: ignore[return-value]
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", (txn_id, *row))
+        if existing or not _as_stored(head_row, rows):
+            return self.get(office.code, code, number)  # type: ignore[return-value]
+        # A new booking is answered from what was just written, as the database gives it back (no read-back):
+        # the columns in the table's order, the lines by id, JSON columns parsed.
+        record = {"id": txn_id, **dict(zip(_HEAD_COLUMNS, head_row)), "header": json.loads(header_json)}
+        record["lines"] = [{"txn": txn_id, **dict(zip(_LINE_COLUMNS, row)), "matchnumber": None, "matchdate": None,
+                            "extra": json.loads(row[-1])} for row in sorted(rows, key=lambda r: r[0])]
+        return record
 
     # -- reading ----------------------------------------------------------------------------------------
 
@@ -251,6 +250,38 @@ class Transactions:
                 db.execute("DELETE FROM tw_transactions WHERE id=?", (found["id"],))
             outcome.record = found
         return outcome
+
+
+# The columns of tw_transactions after ``id``, and of tw_lines between ``txn`` and ``matchnumber``, in the
+# table's order (``SELECT *`` gives them so): ``matchnumber`` and ``matchdate`` follow, then ``extra``.
+_HEAD_COLUMNS = ("office", "code", "number", "location", "date", "period", "invoicenumber", "currency", "duedate",
+                 "user", "header", "origin", "created_at", "modified_at")
+_LINE_COLUMNS = ("id", "type", "dim1", "dim2", "dim3", "debitcredit", "value", "vatcode", "vatvalue", "vatturnover",
+                 "description", "invoicenumber", "performancetype", "performancecountry", "performancevatnumber",
+                 "performancedate", "baseline", "matchable", "openvalue", "matchstatus")
+_INTEGER_LINE_COLUMNS = {0, 16, 17}  # id, baseline, matchable
+
+
+def _line_row(p: dict, invoicenumber: str | None) -> tuple:
+    """A line as stored in tw_lines (without ``txn``; ``extra`` last)."""
+    signed = p["signed"]
+    return (int(p["id"]), p["type"], p["dim1"], p["dim2"], p["dim3"], p["debitcredit"], fmt(p["value"]), p["vatcode"],
+            fmt(abs(p["line_vat"])) if p.get("line_vat") is not None else None,
+            fmt(p["vatturnover"]) if p.get("vatturnover") is not None else None, p["description"],
+            p["invoicenumber"] or (invoicenumber if p["type"] == "total" else None), p["performancetype"],
+            p["performancecountry"], p["performancevatnumber"], p["performancedate"],
+            int(p["baseline"]) if p.get("baseline") else None, int(bool(p["matchable"])),
+            fmt(signed) if p["matchable"] else None, "available" if p["matchable"] else "notmatchable",
+            json.dumps(p["extras"]))
+
+
+def _as_stored(head_row: tuple, rows: list[tuple]) -> bool:
+    """True when every value reads back exactly as written: text in text columns, whole numbers in integer
+    ones (anything else, e.g. a number in a text column, SQLite converts: then the answer is read back)."""
+    if not all(v is None or type(v) is str for v in head_row):
+        return False
+    return all(v is None or type(v) is (int if i in _INTEGER_LINE_COLUMNS else str)
+               for row in rows for i, v in enumerate(row))
 
 
 def _is_matched(txn: dict) -> bool:

@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 
 from ..core.errors import BadRequest
-from ..core.store import Store
+from ..core.store import Store, TableCache
 from .config import VatCode
 from .money import parse_date
 
@@ -20,6 +20,7 @@ from .money import parse_date
 class VatBook:
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._cache = TableCache(store, "tw_vatcodes")  # read by every line with a VAT code
 
     def put(self, office: str, vat: VatCode) -> dict:
         if vat.type not in ("sales", "purchase"):
@@ -43,12 +44,12 @@ class VatBook:
     def get(self, office: str, code: str | None) -> dict | None:
         if not code:
             return None
-        rows = self.store.query_dicts("SELECT office, code, name, type, data FROM tw_vatcodes WHERE office=? "
-                                      "AND code=?", (office, code.strip()))
+        rows = self._cache.rows("SELECT office, code, name, type, data FROM tw_vatcodes WHERE office=? AND code=?",
+                                (office, code.strip()))
         if not rows:
             return None
-        row = rows[0]
-        row.update(json.loads(row.pop("data")))
+        row = dict(zip(("office", "code", "name", "type"), rows[0][:4]))
+        row.update(json.loads(rows[0][4]))
         return row
 
     def list(self, office: str, vattype: str | None = None) -> list[dict]:

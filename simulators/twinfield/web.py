@@ -17,9 +17,10 @@ import html
 import logging
 import socket
 import zlib
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Callable
 
-from flask import Flask, Response, request
+from flask import Flask, Request, Response, request
 from lxml import etree
 
 from ..core.clock import format_instant
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
 SIM = "twinfield"
 log = logging.getLogger(__name__)
 DROP = "koppelsim.drop"
+# The address of the client whose SOAP call this thread is answering outside Flask (see ``dropping``)
+_REMOTE: ContextVar["str | None"] = ContextVar("koppelsim_twinfield_remote", default=None)
 
 
 class _Answer(Exception):
@@ -54,7 +57,10 @@ def create_app(sim: "TwinfieldSimulator") -> Callable:
     model = sim.model
 
     def journal(kind: str, **fields: Any) -> None:
-        sim.ctx.journal.record(SIM, kind, request.remote_addr if request else None, **fields)
+        remote = _REMOTE.get()
+        if remote is None and request:
+            remote = request.remote_addr
+        sim.ctx.journal.record(SIM, kind, remote, **fields)
 
     app.register_blueprint(create_login_blueprint(model, journal))
     processor = ProcessXml(model, lambda event, actions: sim.ctx.rules.take(SIM, event, actions), journal)
@@ -79,11 +85,25 @@ def create_app(sim: "TwinfieldSimulator") -> Callable:
             return Response(f"<!DOCTYPE html><html><body><h1>{html.escape(name)}</h1><ul>{items}</ul>"
                             f'<p><a href="?WSDL">Service Description</a></p></body></html>',
                             content_type="text/html; charset=utf-8")
-        return SoapCall(sim, processor, journal, service).answer()
+        return SoapCall(sim, processor, journal, service, request).answer()
+
+    def soap_post(environ: dict, start_response: Callable) -> Any:
+        """A POST to a web service, answered without Flask's request dispatch (the hot path: every
+        ProcessXml call). The same SoapCall as the view above; everything else goes through Flask."""
+        req = Request(environ)
+        token = _REMOTE.set(req.remote_addr)
+        try:
+            response = SoapCall(sim, processor, journal, _soap_service(environ), req).answer()
+        finally:
+            _REMOTE.reset(token)
+        return response(environ, start_response)
 
     def dropping(environ: dict, start_response: Callable) -> Any:
         # A scripted timeout: close the connection without a word (the client sees it drop).
-        result = app.wsgi_app(environ, start_response)
+        if environ.get("REQUEST_METHOD") == "POST" and _soap_service(environ):
+            result = soap_post(environ, start_response)
+        else:
+            result = app.wsgi_app(environ, start_response)
         if environ.get(DROP):
             sock = environ.get("werkzeug.socket")
             if sock is not None:
@@ -98,11 +118,24 @@ def create_app(sim: "TwinfieldSimulator") -> Callable:
     return app
 
 
+def _soap_service(environ: dict) -> str | None:
+    """``processxml`` for ``/webservices/processxml.asmx`` (any case), None for any other path."""
+    path = environ.get("PATH_INFO") or ""
+    if not path.startswith("/webservices/") or not path.isascii():
+        return None
+    name = path[len("/webservices/"):]
+    service = name.lower().removesuffix(".asmx")
+    if "/" in name or not name.lower().endswith(".asmx") or service not in soap.SERVICES:
+        return None
+    return service
+
+
 class SoapCall:
     """One POST to a ``.asmx`` endpoint."""
 
     def __init__(self, sim: "TwinfieldSimulator", processor: ProcessXml, journal: Callable[..., None],
-                 service: str) -> None:
+                 service: str, req: Request) -> None:
+        self.request = req
         self.sim = sim
         self.model = sim.model
         self.processor = processor
@@ -115,8 +148,8 @@ class SoapCall:
     def answer(self) -> Response:
         entered = None
         try:
-            call = soap.read_request(request.get_data(), request.content_type or "",
-                                     request.headers.get("SOAPAction"), self.service, self.sim.config.max_body_bytes)
+            call = soap.read_request(self.request.get_data(), self.request.content_type or "",
+                                     self.request.headers.get("SOAPAction"), self.service, self.sim.config.max_body_bytes)
             self.version, self.operation = call.version, call.operation
             if self.service != "session" or call.operation in ("SelectCompany", "KeepAlive", "Abandon"):
                 self.caller = self.model.auth.caller_from_header(call.header)
@@ -180,7 +213,7 @@ class SoapCall:
 
     def _charge(self, call: soap.SoapRequest, inner: etree._Element | None) -> None:
         query = soap.is_query(call.operation) or (inner is not None and is_read(inner))
-        wait = self.sim.limiter.charge(request.remote_addr or "?", self.caller.client_id if self.caller else None,
+        wait = self.sim.limiter.charge(self.request.remote_addr or "?", self.caller.client_id if self.caller else None,
                                        1 if query else 3)
         if wait is not None:
             raise _Answer(self._too_many(wait, "rate"))
@@ -226,7 +259,7 @@ class SoapCall:
         if mode == "hold":
             self._hold(float(action.get("seconds", 5)), rule)
             return Response("504 Gateway Time-out\n", status=504, content_type="text/plain")
-        request.environ[DROP] = True
+        self.request.environ[DROP] = True
         return Response(b"", status=200)
 
     def _perform(self, call: soap.SoapRequest, inner: etree._Element | None) -> Response:
@@ -326,7 +359,7 @@ class SoapCall:
         status = http_status or (400 if self.version == "1.2" and faultcode == "Client" else 500)
         self.journal("soap.fault", service=self.service, operation=self.operation, status=status,
                      faultstring=faultstring)
-        return Response(soap.fault(self.version, faultstring, faultcode, request.url, detail), status=status,
+        return Response(soap.fault(self.version, faultstring, faultcode, self.request.url, detail), status=status,
                         content_type=soap.content_type(self.version))
 
     def _twinfield_fault(self, fault: FaultCode, message: str) -> Response:

@@ -182,3 +182,63 @@ def test_atomic_write_is_fsynced_content_of_the_exact_size(store):
     store.atomic_write(target, data)
     assert target.stat().st_size == len(data)
     assert target.read_bytes() == data
+
+
+# -- TableCache: read-mostly lookups kept until their tables change ---------------------------------------
+
+
+def test_a_kept_result_is_served_until_its_table_changes(store):
+    from simulators.core.store import TableCache
+
+    with store.transaction() as db:
+        db.execute("INSERT INTO things VALUES ('a', 1)")
+    cache = TableCache(store, "things")
+    sql = "SELECT n FROM things WHERE name = ?"
+    assert cache.rows(sql, ("a",)) == ((1,),)
+    before = store.changes("things")
+    with store.transaction() as db:
+        db.execute("UPDATE things SET n = 2 WHERE name = 'a'")
+    assert store.changes("things") > before
+    assert cache.rows(sql, ("a",)) == ((2,),)
+    store.query("DELETE FROM things")  # a statement outside store.transaction() is counted too
+    assert cache.rows(sql, ("a",)) == ()
+
+
+def test_a_result_read_inside_a_transaction_that_rolls_back_is_not_served(store):
+    from simulators.core.store import TableCache
+
+    cache = TableCache(store, "things")
+    sql = "SELECT n FROM things WHERE name = ?"
+    assert cache.rows(sql, ("x",)) == ()
+    with pytest.raises(RuntimeError):
+        with store.transaction() as db:
+            db.execute("INSERT INTO things VALUES ('x', 5)")
+            assert cache.rows(sql, ("x",)) == ((5,),)  # this transaction sees its own write
+            raise RuntimeError("rolled back")
+    assert cache.rows(sql, ("x",)) == ()
+
+
+def test_a_kept_result_is_not_read_again_while_nothing_changes(store):
+    from simulators.core.store import TableCache
+
+    with store.transaction() as db:
+        db.execute("INSERT INTO things VALUES ('a', 1)")
+    cache = TableCache(store, "things")
+    first = cache.rows("SELECT * FROM things")
+    with store.transaction() as db:
+        db.execute("CREATE TABLE IF NOT EXISTS other (x INTEGER)")
+        db.execute("INSERT INTO other VALUES (1)")  # an unwatched table does not count
+    assert cache.rows("SELECT * FROM things") is first
+
+
+def test_change_counts_are_per_table_and_the_watch_is_idempotent(store):
+    store.migrate("more", "CREATE TABLE IF NOT EXISTS more (x INTEGER);")
+    store.watch("things", "more")
+    store.watch("things")
+    things, more = store.changes("things"), store.changes("more")
+    with store.transaction() as db:
+        db.execute("INSERT INTO things VALUES ('a', 1)")
+        db.execute("INSERT INTO things VALUES ('b', 1)")
+    assert (store.changes("things"), store.changes("more")) == (things + 2, more)
+    with pytest.raises(ValueError):
+        store.watch("things; DROP TABLE things")
