@@ -183,12 +183,14 @@ class Runtime:
         self.scheduler.run_due()
         for sim in self.simulators.values():
             self.endpoints.extend(sim.start())
-        self.scheduler.start()
         if admin:
             from .admin import AdminServer  # Flask is only needed when the admin API is served
 
             self.admin = AdminServer(self)
             self.endpoints.insert(0, self.admin.start())
+        # Last before ready: work due now (a fresh shop's seed orders, say) would otherwise share the
+        # CPU with building the admin app, and /readyz does not wait for it anyway.
+        self.scheduler.start()
         self._started = True
 
     @property

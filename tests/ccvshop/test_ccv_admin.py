@@ -138,6 +138,22 @@ def test_orders_invoices_and_webhooks_survive_a_restart(tmp_path):
         second.stop()
 
 
+def test_seed_orders_a_stopped_start_left_pending_come_after_the_next_start_not_before(tmp_path):
+    first = make_runtime(tmp_path, seed_orders=2)
+    first.start()
+    first.stop()  # before the seed orders were made: their event is still pending in the state dir
+    second = make_runtime(tmp_path, seed_orders=2)
+    second.start()
+    try:
+        model = second.simulators["ccvshop"].model
+        assert model.orders() == []  # start (and /readyz) did not wait for them
+        assert len(second.scheduler.pending("ccvshop.seed_orders")) == 1
+        second.scheduler.run_due()
+        assert len(model.orders()) == 2
+    finally:
+        second.stop()
+
+
 def test_vat_number_listeners_hear_of_every_new_number(shop):
     heard: list[dict] = []
     shop.model.vat_number_listeners.append(heard.append)
