@@ -31,7 +31,7 @@ class Sizes:
     def for_run(cls, quick: bool) -> "Sizes":
         if quick:
             return cls(file_bytes=20 * 2**20, transfer_runs=2, sessions=50, clients=50, invoices=50)
-        return cls(file_bytes=200 * 2**20, transfer_runs=5, sessions=200, clients=300, invoices=200)
+        return cls(file_bytes=200 * 2**20, transfer_runs=9, sessions=200, clients=300, invoices=200)
 
 
 Work = Callable[[], dict]

@@ -29,6 +29,7 @@ from ..core import ftpcodes
 from ..core.clock import parse_duration
 from ..core.ftpserver import JournaledFTPHandler, StagedUpload
 from .accounts import FOLDERS
+from .config import CBAccount
 from .findings import SIM
 from .maintenance import outage_around
 from .models import CBModel
@@ -61,13 +62,17 @@ class CBAuthorizer:
 
     def __init__(self, model: CBModel) -> None:
         self.model = model
+        # pyftpdlib asks for the home folder and the welcome text right after a successful password
+        # check, in the same call on the FTP thread: the account found there answers both (one query).
+        self._just_logged_in: CBAccount | None = None
 
     def validate_authentication(self, username: str, password: str, handler: "CBHandler") -> None:
-        account = self.model.check_login(username, password)
+        self._just_logged_in = None
+        account, last = self.model.check_login_and_last(username, password)
         if account is None:
             raise AuthenticationFailed("login incorrect: unknown user or wrong password.")
         now = self.model.clock.now()
-        previous = self.model.login_too_soon(account.relation_id, now)
+        previous = last if last is not None and self.model.login_too_soon_after(last, now) else None
         if previous is not None:
             allowed = self.model.next_login_allowed(previous)
             self.model.record_finding(now, account.relation_id, handler.session_id, "login_frequency",
@@ -80,9 +85,16 @@ class CBAuthorizer:
                                            f"allowed from {local:%H:%M:%S} local time.")
         self.model.note_login(account.relation_id, now)
         handler.relation_id = account.relation_id
+        self._just_logged_in = account
+
+    def _account(self, username: str) -> CBAccount | None:
+        account = self._just_logged_in
+        if account is not None and account.login == username:
+            return account
+        return self.model.account_by_login(username)
 
     def get_home_dir(self, username: str) -> str:
-        account = self.model.account_by_login(username)
+        account = self._account(username)
         return str(self.model.ftp_root(account.relation_id))
 
     def has_user(self, username: str) -> bool:
@@ -95,7 +107,7 @@ class CBAuthorizer:
         return "elradfmwMT"
 
     def get_msg_login(self, username: str) -> str:
-        account = self.model.account_by_login(username)
+        account, self._just_logged_in = self._account(username), None  # the last question after a login
         return f"Welcome {account.relation_id}: put files in in/, fetch them from out/."
 
     def get_msg_quit(self, username: str) -> str:
@@ -114,8 +126,23 @@ class CBFS(AbstractedFS):
     def open(self, filename: str, mode: str):
         if "w" in mode:
             handler = self.cmd_channel
-            return StagedUpload(Path(filename), handler.store, handler.clock, handler.on_file_published)
+            return StagedUpload(Path(filename), handler.store, handler.clock, handler.on_file_published,
+                                fingerprint=True)  # CB records every received file's SHA-256
         return super().open(filename, mode)
+
+    _real_root: tuple[str, str] | None = None  # (root, its real path with a trailing separator)
+
+    def validpath(self, path: str) -> bool:
+        # pyftpdlib resolves the account's root (a dozen lstat calls deep in the state dir) for every
+        # path it checks; the root is the simulator's own folder and does not move during a session.
+        cached = self._real_root
+        if cached is None or cached[0] != self.root:
+            real = self.realpath(self.root)
+            cached = self._real_root = (self.root, real if real.endswith(os.sep) else real + os.sep)
+        resolved = self.realpath(path)
+        if not resolved.endswith(os.sep):
+            resolved += os.sep
+        return resolved.startswith(cached[1])
 
     def chdir(self, path: str) -> None:
         # pyftpdlib's default calls os.chdir, which would move every thread of the process.
@@ -193,8 +220,14 @@ class CBHandler(JournaledFTPHandler):
         if self._escapes(self._raw_arg):
             self._finding("path_escape", f"{self._raw_arg!r} leads out of /{self.relation_id}")
             return None, None
-        relative = os.path.relpath(fspath, self.fs.root)
-        parts = [] if relative == "." else relative.split(os.sep)
+        root = self.fs.root.rstrip(os.sep)
+        if fspath == root or fspath == root + os.sep:
+            parts = []
+        elif fspath.startswith(root + os.sep):  # pyftpdlib hands over normalised absolute paths
+            parts = [p for p in fspath[len(root) + 1:].split(os.sep) if p]
+        else:
+            relative = os.path.relpath(fspath, self.fs.root)
+            parts = [] if relative == "." else relative.split(os.sep)
         if not parts:
             return ROOT, None
         if parts[0] != self.relation_id:

@@ -47,6 +47,7 @@ class CBModel(CBAccountBook, FindingBook, Outbox):
         self.issued = ctx.store.area(SIM, "invoices")
         self._lock = threading.RLock()
         self._ubl_schema = None  # loaded with the first invoice: start-up stays quick
+        self._archive_dirs: set[str] = set()  # accounts whose archive folder exists
         self.store.migrate(SIM, SCHEMA)
         ctx.scheduler.register(EVENT_EXPIRE, lambda p, at: self.expire(p["relation_id"], p["name"], p["file_id"]))
         ctx.scheduler.register(EVENT_INVOICE_RUN, lambda p, at: self.invoice_run(at))
@@ -78,9 +79,16 @@ class CBModel(CBAccountBook, FindingBook, Outbox):
     def _archive(self, relation_id: str, path: Path, fingerprint: Fingerprint) -> None:
         """A taken file leaves in/ (CB takes it at once); kept aside for the admin API."""
         target = self.archive / relation_id
-        target.mkdir(exist_ok=True)
+        if relation_id not in self._archive_dirs:  # one mkdir per account, not one per file
+            target.mkdir(exist_ok=True)
+            self._archive_dirs.add(relation_id)
         # The name may be 255 characters already: the prefix goes in front of a shortened one.
-        self.store.move(path, target / f"{fingerprint.sha256[:12]}-{path.name[:200]}")
+        archived = target / f"{fingerprint.sha256[:12]}-{path.name[:200]}"
+        try:
+            self.store.move(path, archived)
+        except FileNotFoundError:  # the folder went away behind our back: make it again
+            target.mkdir(parents=True, exist_ok=True)
+            self.store.move(path, archived)
 
     def _take_order(self, relation_id: str, name: str, path: Path, fingerprint: Fingerprint,
                     session: str | None) -> None:
@@ -259,6 +267,7 @@ class CBModel(CBAccountBook, FindingBook, Outbox):
                 for table in ("cb_accounts", "cb_files", "cb_logins", "cb_findings", "cb_invoices"):
                     db.execute(f"DELETE FROM {table}")
             shutil.rmtree(self.root, ignore_errors=True)
+            self._archive_dirs.clear()
             self.archive.mkdir(parents=True, exist_ok=True)
             self.issued.mkdir(parents=True, exist_ok=True)
             self.seed_accounts()

@@ -63,3 +63,26 @@ def test_after_a_reset_both_are_planned_again(runtime):
     runtime.scheduler.advance(timedelta(days=12))
     assert issue_dates(runtime) == [date(2026, 12, 1)]
     assert len(runtime.journal.entries(kind="cb.maintenance_started")) == 1
+
+
+def test_waiting_invoices_a_stopped_start_left_pending_come_after_the_next_start_not_before(tmp_path):
+    def started() -> Runtime:
+        register_config_sections()
+        settings = settings_for_tests()
+        settings["cbftp"] = {**settings["cbftp"], "invoices_waiting": 1}
+        runtime = Runtime(config_from_dict({"state_dir": str(tmp_path / "state"), "admin_port": 0, **settings}),
+                          clock=VirtualClock(START), only=["mailbox", "cbftp"])
+        runtime.start(admin=False)
+        return runtime
+
+    first = started()
+    first.stop()  # before the waiting invoices were made: their event is still pending in the state dir
+    second = started()
+    try:
+        model = second.simulators["cbftp"].model
+        assert model.invoices() == []  # start (and /readyz) did not wait for them
+        assert pending_kinds(second)["cbftp.seed_invoices"] == 1
+        second.scheduler.run_due()
+        assert len(model.invoices()) == len(model.accounts())
+    finally:
+        second.stop()
