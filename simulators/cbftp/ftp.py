@@ -130,19 +130,53 @@ class CBFS(AbstractedFS):
                                 fingerprint=True)  # CB records every received file's SHA-256
         return super().open(filename, mode)
 
-    _real_root: tuple[str, str] | None = None  # (root, its real path with a trailing separator)
-
     def validpath(self, path: str) -> bool:
-        # pyftpdlib resolves the account's root (a dozen lstat calls deep in the state dir) for every
-        # path it checks; the root is the simulator's own folder and does not move during a session.
-        cached = self._real_root
-        if cached is None or cached[0] != self.root:
-            real = self.realpath(self.root)
-            cached = self._real_root = (self.root, real if real.endswith(os.sep) else real + os.sep)
-        resolved = self.realpath(path)
+        # pyftpdlib resolves the account's root (a dozen lstat calls deep in the state dir) and then the
+        # whole path again for every path it checks. The root is the simulator's own folder and does not
+        # move while the server runs: its real path is kept per server (``real_roots``), and only what
+        # lies below it is looked at, one lstat per part; a link there (or anything unusual) takes
+        # pyftpdlib's full resolution, so the answer is the same as ``realpath`` would give.
+        root = self.root
+        kept: dict = getattr(self.cmd_channel, "real_roots", None)
+        if kept is None:
+            kept = self.__dict__.setdefault("_real_roots", {})
+        real_root = kept.get(root)
+        if real_root is None:
+            real_root = kept[root] = self._real_dir(root, kept)
+        resolved = self._below_root(path, root, real_root)
+        if resolved is None:
+            resolved = self.realpath(path)
         if not resolved.endswith(os.sep):
             resolved += os.sep
-        return resolved.startswith(cached[1])
+        return resolved.startswith(real_root)
+
+    def _real_dir(self, folder: str, kept: dict) -> str:
+        """The real path of ``folder`` with a trailing separator: every account's root lies in the same
+        folder, whose real path is kept too, so a new account costs one lstat, not a dozen."""
+        if len(kept) > 10_000:
+            kept.clear()
+        parent = os.path.dirname(folder)
+        real_parent = kept.get(parent)
+        if real_parent is None:
+            real = self.realpath(parent)
+            real_parent = kept[parent] = real if real.endswith(os.sep) else real + os.sep
+        real = self._below_root(folder, parent, real_parent) or self.realpath(folder)
+        return real if real.endswith(os.sep) else real + os.sep
+
+    @staticmethod
+    def _below_root(path: str, root: str, real_root: str) -> str | None:
+        """``realpath(path)`` for a normalised path below ``root`` with no link below the root; else None."""
+        prefix = root if root.endswith(os.sep) else root + os.sep
+        if not path.startswith(prefix):
+            return real_root if path == root else None
+        resolved = real_root[:-1]
+        for part in path[len(prefix):].split(os.sep):
+            if part in ("", ".", ".."):
+                return None
+            resolved += os.sep + part
+            if os.path.islink(resolved):
+                return None
+        return resolved
 
     def chdir(self, path: str) -> None:
         # pyftpdlib's default calls os.chdir, which would move every thread of the process.

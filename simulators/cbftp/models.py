@@ -19,7 +19,7 @@ from ..core.clock import format_instant
 from ..core.errors import NotFound
 from ..core.runtime import Context
 from .accounts import CBAccountBook
-from .config import CBConfig
+from .config import CBAccount, CBConfig
 from .findings import SIM, FindingBook
 from .outbox import EVENT_EXPIRE, Fingerprint, Outbox
 from .schema import SCHEMA
@@ -47,12 +47,17 @@ class CBModel(CBAccountBook, FindingBook, Outbox):
         self.issued = ctx.store.area(SIM, "invoices")
         self._lock = threading.RLock()
         self._ubl_schema = None  # loaded with the first invoice: start-up stays quick
-        self._archive_dirs: set[str] = set()  # accounts whose archive folder exists
         self.store.migrate(SIM, SCHEMA)
         ctx.scheduler.register(EVENT_EXPIRE, lambda p, at: self.expire(p["relation_id"], p["name"], p["file_id"]))
         ctx.scheduler.register(EVENT_INVOICE_RUN, lambda p, at: self.invoice_run(at))
         ctx.scheduler.register(EVENT_SEED_INVOICES, lambda p, at: self.seed_invoices())
         self.seed_accounts()
+
+    def put_account(self, account: CBAccount, source: str = "api") -> dict:
+        made = super().put_account(account, source)
+        # The account's archive folder with its in/ and out/: a session's first upload need not make it.
+        (self.archive / account.relation_id).mkdir(exist_ok=True)
+        return made
 
     # -- what arrives in in/ ------------------------------------------------------------------------
 
@@ -78,15 +83,12 @@ class CBModel(CBAccountBook, FindingBook, Outbox):
 
     def _archive(self, relation_id: str, path: Path, fingerprint: Fingerprint) -> None:
         """A taken file leaves in/ (CB takes it at once); kept aside for the admin API."""
-        target = self.archive / relation_id
-        if relation_id not in self._archive_dirs:  # one mkdir per account, not one per file
-            target.mkdir(exist_ok=True)
-            self._archive_dirs.add(relation_id)
+        target = self.archive / relation_id  # made with the account (put_account), else on first use below
         # The name may be 255 characters already: the prefix goes in front of a shortened one.
         archived = target / f"{fingerprint.sha256[:12]}-{path.name[:200]}"
         try:
             self.store.move(path, archived)
-        except FileNotFoundError:  # the folder went away behind our back: make it again
+        except FileNotFoundError:  # the folder went away behind our back (or predates put_account making it)
             target.mkdir(parents=True, exist_ok=True)
             self.store.move(path, archived)
 
@@ -267,7 +269,6 @@ class CBModel(CBAccountBook, FindingBook, Outbox):
                 for table in ("cb_accounts", "cb_files", "cb_logins", "cb_findings", "cb_invoices"):
                     db.execute(f"DELETE FROM {table}")
             shutil.rmtree(self.root, ignore_errors=True)
-            self._archive_dirs.clear()
             self.archive.mkdir(parents=True, exist_ok=True)
             self.issued.mkdir(parents=True, exist_ok=True)
             self.seed_accounts()

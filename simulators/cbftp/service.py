@@ -59,6 +59,7 @@ class CBSimulator(Simulator):
             rules=ctx.rules,
             store=ctx.store,
             transfers={},
+            real_roots={},  # an account's root -> its real path (CBFS.validpath)
             authorizer=CBAuthorizer(self.model),
             ssl_context=server_context(ctx.tls, config.tls_min_version),
             tls_control_required=True,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections
 import hashlib
 import itertools
+import logging
 import os
 import queue
 import threading
@@ -30,6 +31,10 @@ from .journal import Journal
 from .lifecycle import READY_TIMEOUT, ServerThread
 from .rules import Rules
 from .store import Store
+
+def _short_repr(handler: Any) -> str:
+    return f"<{type(handler).__name__} {getattr(handler, 'session_id', None) or hex(id(handler))}>"
+
 
 def validate_ftp_action(action: dict) -> None:
     """An ``ftp`` rule: ``{reply: "421 ...", close: bool}`` or ``{drop: before|after}``."""
@@ -254,6 +259,11 @@ class StagingDTPHandler(TLS_DTPHandler):
     SEND_CHUNK = 256 * 1024
     ac_out_buffer_size = SEND_CHUNK
 
+    def __repr__(self) -> str:
+        # pyftpdlib formats repr(channel) into its debug messages even when debug logging is off (several
+        # times per transfer, each walking the channel's state): the full form only when it is shown.
+        return super().__repr__() if logger.isEnabledFor(logging.DEBUG) else _short_repr(self)
+
     def handle_read_event(self) -> None:
         if self.receive and self._ssl_established and not self._ssl_closing and not self._closed:
             with self._handle_ssl_want_rw():
@@ -417,6 +427,10 @@ class JournaledFTPHandler(TLS_FTPHandler):
     rules: Rules
     store: Store
     dtp_handler = StagingDTPHandler
+
+    def __repr__(self) -> str:
+        # As StagingDTPHandler's: pyftpdlib formats it into debug messages whether shown or not.
+        return super().__repr__() if logger.isEnabledFor(logging.DEBUG) else _short_repr(self)
 
     def on_connect(self) -> None:
         self.session_id = f"s{next(self.session_ids)}"

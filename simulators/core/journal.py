@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from .clock import Clock, format_instant
+from .clock import UTC, Clock, format_instant
 from .matching import closeness, difference, matches
 
 _SCHEMA = """
@@ -43,13 +44,20 @@ class JournalMismatch(AssertionError):
 FLUSH_AT = 512
 FLUSH_SECONDS = 0.5
 
+# Every entry's data is encoded alike: one encoder, not a new one per entry as json.dumps(default=...) makes.
+_encode = json.JSONEncoder(default=str, ensure_ascii=False).encode
+
 
 class Journal:
     """Append-only log in its own SQLite file (diagnostics, not business state)."""
 
     def __init__(self, path: str | Path, clock: Clock) -> None:
         self.clock = clock
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the pending batch and the ids: held for an append, never for a write
+        # The database: held while a batch is written or the journal read. A batch is taken from the pending
+        # list under both (this one first), so batches reach the database in order, and whoever reads
+        # waits for a batch being written; recording meanwhile (the FTP thread) does not wait for the disk.
+        self._db_lock = threading.Lock()
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=OFF")  # diagnostics: safe across a process crash, no fsync
@@ -59,34 +67,57 @@ class Journal:
         used = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'journal'").fetchone()
         self._next_id = (int(used[0]) if used else 0) + 1
         self._last_id = int(self._db.execute("SELECT COALESCE(MAX(id), 0) FROM journal").fetchone()[0])
+        self._second: tuple[datetime | None, str] = (None, "")  # (a whole UTC second, its stamp up to ".")
         self._closed = threading.Event()
         self._flusher = threading.Thread(target=self._flush_regularly, name="koppelsim-journal", daemon=True)
         self._flusher.start()
 
     def record(self, sim: str, kind: str, session: str | None = None, **data: Any) -> int:
-        stamp = format_instant(self.clock.now())
-        payload = json.dumps(data, default=str, ensure_ascii=False)
+        stamp = self._stamp(self.clock.now())
+        payload = _encode(data)
         with self._lock:
             entry_id = self._last_id = self._next_id
             self._next_id += 1
             self._pending.append((entry_id, stamp, sim, kind, session, payload))
-            if len(self._pending) >= FLUSH_AT:
+            full = len(self._pending) >= FLUSH_AT
+        if full:
+            with self._db_lock:
                 self._flush()
         return entry_id
 
+    def _stamp(self, moment: datetime) -> str:
+        """``format_instant(moment)``; entries come many per second, so the part up to the second is
+        made once per second (for UTC instants, what the clocks give) and only the milliseconds each time."""
+        if moment.tzinfo is not UTC:
+            return format_instant(moment)
+        second = moment.replace(microsecond=0)
+        kept = self._second  # one tuple, replaced whole: safe to read from any thread
+        if kept[0] != second:
+            kept = self._second = (second, format_instant(second)[:-4])  # "...:SS." of "...:SS.000Z"
+        return f"{kept[1]}{moment.microsecond // 1000:03d}Z"
+
     def _flush(self) -> None:
-        """Write the pending batch (the caller holds the lock)."""
-        if not self._pending:
-            return
-        self._db.execute("BEGIN")
-        self._db.executemany("INSERT INTO journal (id, at, sim, kind, session, data) VALUES (?, ?, ?, ?, ?, ?)",
-                             self._pending)
-        self._db.execute("COMMIT")
-        self._pending.clear()
+        """Write the pending batch (the caller holds ``_db_lock``, not ``_lock``)."""
+        with self._lock:
+            batch = self._pending
+            if not batch:
+                return
+            self._pending = []
+        try:
+            self._db.execute("BEGIN")
+            self._db.executemany("INSERT INTO journal (id, at, sim, kind, session, data) VALUES (?, ?, ?, ?, ?, ?)",
+                                 batch)
+            self._db.execute("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            with self._lock:  # not lost: written with the next batch
+                self._pending[:0] = batch
+            raise
 
     def _flush_regularly(self) -> None:
         while not self._closed.wait(FLUSH_SECONDS):
-            with self._lock:
+            with self._db_lock:
                 if not self._closed.is_set():
                     self._flush()
 
@@ -113,7 +144,7 @@ class Journal:
             sql += " AND kind GLOB ?"
             args.append(kind)
         sql += " ORDER BY id"
-        with self._lock:
+        with self._db_lock:
             self._flush()
             rows = self._db.execute(sql, args).fetchall()
         found = []
@@ -161,13 +192,14 @@ class Journal:
         return "\n".join(lines)
 
     def clear(self) -> None:
-        with self._lock:
-            self._pending.clear()
+        with self._db_lock:
+            with self._lock:
+                self._pending.clear()
+                self._last_id = 0
             self._db.execute("DELETE FROM journal")
-            self._last_id = 0
 
     def close(self) -> None:
-        with self._lock:
+        with self._db_lock:
             self._closed.set()
             self._flush()
             self._db.close()
