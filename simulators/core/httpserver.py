@@ -30,7 +30,6 @@ import socket
 import ssl
 import sys
 import threading
-import time
 from email.utils import formatdate
 from http import HTTPStatus
 from typing import Any, Callable, Iterable
@@ -38,6 +37,7 @@ from urllib.parse import unquote_to_bytes, urlsplit
 
 import httptools
 
+from .clock import Clock, SystemClock, monotonic
 from .lifecycle import ServerThread
 from .tls import TLSFiles
 
@@ -70,13 +70,15 @@ def https_context(files: TLSFiles) -> ssl.SSLContext:
 
 
 class _Date:
-    """The Date header, formatted once a second rather than once a request."""
+    """The Date header on the simulators' clock (a time-travelled simulator answers with its own time),
+    formatted once a second rather than once a request."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
         self._second, self._text = 0, ""
 
     def now(self) -> str:
-        second = int(time.time())
+        second = int(self.clock.now().timestamp())
         if second != self._second:
             self._second, self._text = second, formatdate(second, usegmt=True)
         return self._text
@@ -310,8 +312,8 @@ class _Connection:
         try:
             self.sock.shutdown(socket.SHUT_WR)
             self.sock.settimeout(LINGER_SECONDS)
-            deadline, dropped = time.monotonic() + LINGER_SECONDS, 0
-            while time.monotonic() < deadline and dropped < LINGER_BYTES:
+            deadline, dropped = monotonic() + LINGER_SECONDS, 0
+            while monotonic() < deadline and dropped < LINGER_BYTES:
                 chunk = self.sock.recv(RECV_BYTES)
                 if not chunk:
                     return
@@ -333,14 +335,16 @@ class HTTPListener:
     """One WSGI app served on ``host``:``port``; ``stop`` may be called again and again."""
 
     def __init__(self, name: str, host: str, port: int, wsgi_app: WSGIApp,
-                 max_body_bytes: int = DEFAULT_MAX_BODY, tls: ssl.SSLContext | None = None) -> None:
+                 max_body_bytes: int = DEFAULT_MAX_BODY, tls: ssl.SSLContext | None = None,
+                 clock: Clock | None = None) -> None:
+        """``clock`` stamps the Date header (default: real time)."""
         if max_body_bytes <= 0:
             raise ValueError(f"max_body_bytes must be positive, got {max_body_bytes}")
         self.name = name
         self.app = wsgi_app
         self.max_body_bytes = max_body_bytes
         self.tls = tls
-        self.date = _Date()
+        self.date = _Date(clock or SystemClock())
         self.stopping = False
         self._sock = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET,
                                           backlog=LISTEN_BACKLOG)
@@ -404,6 +408,6 @@ class HTTPListener:
                 connection.sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass  # already closed by the client
-        deadline = time.monotonic() + STOP_JOIN_SECONDS
+        deadline = monotonic() + STOP_JOIN_SECONDS
         for _, thread in connections:
-            thread.join(max(0.0, deadline - time.monotonic()))
+            thread.join(max(0.0, deadline - monotonic()))

@@ -124,7 +124,8 @@ class TwinfieldSimulator(Simulator):
         if self.listener is None:
             app = create_app(self)
             listener = HTTPListener("koppelsim-twinfield", self.ctx.config.host, self.ctx.config.port(self.config.port),
-                                    app.wsgi_app_dropping, max_body_bytes=self.config.max_body_bytes)
+                                    app.wsgi_app_dropping, max_body_bytes=self.config.max_body_bytes,
+                                    clock=self.ctx.clock)
             listener.start()
             self.listener = listener
         self.model.auth.login_url = self.login_url

@@ -65,7 +65,7 @@ class ViesSimulator(Simulator):
             listener = HTTPListener("koppelsim-vies-soap", self.ctx.config.host,
                                     self.ctx.config.port(self.config.port),
                                     SoapApp(self.model, self.config, self.ctx.journal),
-                                    max_body_bytes=self.config.max_body_bytes)
+                                    max_body_bytes=self.config.max_body_bytes, clock=self.ctx.clock)
             listener.start()
             self.listener = listener
         url = self.listener.url

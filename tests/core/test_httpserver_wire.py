@@ -9,6 +9,7 @@ import ssl
 import pytest
 import requests
 
+from simulators.core.clock import VirtualClock
 from simulators.core.httpserver import DROP, HTTPListener, https_context
 from simulators.core.tls import ensure_tls
 
@@ -132,3 +133,15 @@ def test_an_upgrade_is_declined_by_answering_in_http_1_1_with_the_body_read(list
                            b"Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\nContent-Length: 3\r\n\r\nabc")
     assert answer.startswith(b"HTTP/1.1 200 OK") and answer.endswith(b"POST /up  3 http ")
     assert b"Connection: close" in answer
+
+
+def test_the_date_header_tells_the_simulators_time_also_after_time_travel():
+    clock = VirtualClock("2026-11-20T08:00:00Z")
+    server = HTTPListener("test-http-date", "127.0.0.1", 0, app, clock=clock)
+    server.start()
+    try:
+        assert requests.get(f"{server.url}/", timeout=TIMEOUT).headers["Date"] == "Fri, 20 Nov 2026 08:00:00 GMT"
+        clock.advance("26h")
+        assert requests.get(f"{server.url}/", timeout=TIMEOUT).headers["Date"] == "Sat, 21 Nov 2026 10:00:00 GMT"
+    finally:
+        server.stop()

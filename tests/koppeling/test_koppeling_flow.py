@@ -9,10 +9,11 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 
 import pytest
 import yaml
+
+from simulators.core.clock import monotonic, real_sleep
 
 ROWS = {"shipping": 0, "payment_option": 0, "extra_costs": 0, "credit_points": 0, "coupon": 0, "paymethod_id": 11,
         "country": "NL", "b2b": False}
@@ -20,11 +21,11 @@ ROWS = {"shipping": 0, "payment_option": 0, "extra_costs": 0, "credit_points": 0
 
 def wait_for(condition, timeout: float, what: str) -> None:
     """Wait on real I/O (another process, a server thread), boundedly."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    deadline = monotonic() + timeout
+    while monotonic() < deadline:
         if condition():
             return
-        time.sleep(0.05)
+        real_sleep(0.05)
     raise AssertionError(f"gave up after {timeout}s waiting for {what}")
 
 
