@@ -96,6 +96,11 @@ class CCVShopModel(Invoicing):
         # VIES simulator to this shop; a failing listener is logged, never fails the order.
         self.vat_number_listeners: list[Callable[[dict], None]] = []
 
+    def configure(self, config: CCVShopConfig) -> None:
+        """Use new settings (``CCVShopSimulator.configure``); the webhook sender reads them too."""
+        self.config = config
+        self.webhooks.config = config
+
     @property
     def base_url(self) -> str:
         """What the API's links start with: ``http://host:port`` (or the configured public URL)."""

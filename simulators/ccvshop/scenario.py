@@ -272,10 +272,12 @@ def vocabulary() -> Vocabulary:
 
 def _given(run, value: dict) -> None:
     sim, state = _sim(run), _state(run)
-    for key, setting in (value.get("keys") or {}).items():
-        setattr(sim.config, key, setting)
-    for key, setting in (value.get("settings") or {}).items():
-        setattr(sim.config, key, setting)
+    changes = {**(value.get("keys") or {}), **(value.get("settings") or {})}
+    if changes:
+        try:  # one copy of the configuration for both, checked as a whole: never half applied
+            sim.configure(**changes)
+        except (TypeError, ValueError) as exc:  # the message names the setting
+            raise ValueError(f"given.ccvshop: {exc}") from exc
     for rule in value.get("rules", []):
         run.runtime.rules.add(SIM, rule)
     for spec in value.get("orders", []):

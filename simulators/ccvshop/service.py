@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import dataclasses
+from typing import TYPE_CHECKING, Any
 
 from ..core.httpserver import HTTPListener
 from ..core.lifecycle import Endpoint
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
 # so that a client gets CCV's JSON error rather than the listener's plain-text 413.
 BACKSTOP_FACTOR = 4
 EVENT_SEED_ORDERS = "ccvshop.seed_orders"
+# Settings read only when the simulator starts (or seeds): changing them on a running one would do nothing.
+AT_START = ("enabled", "port", "public_url", "app_name", "seed_orders")
 
 
 class CCVShopSimulator(Simulator):
@@ -32,6 +35,31 @@ class CCVShopSimulator(Simulator):
         ctx.scheduler.register(EVENT_SEED_ORDERS, lambda payload, at: self.model.seed_orders())
         self.api = RestAPI(self.model)
         self.listener: HTTPListener | None = None
+        self._configured = config  # what a reset goes back to
+
+    def configure(self, **settings: Any) -> CCVShopConfig:
+        """Run on a copy of the configuration with these settings (a scenario's ``keys`` and ``settings``).
+
+        A copy, never the instance itself: that one is the runtime's configuration, read again by a reset.
+        Raises ``ValueError`` for an unknown setting, one read only at start, or a value the configuration
+        refuses."""
+        known = {f.name for f in dataclasses.fields(CCVShopConfig)}
+        unknown = sorted(set(settings) - known)
+        if unknown:
+            raise ValueError(f"unknown CCV Shop setting {unknown[0]!r}")
+        fixed = sorted(set(settings) & set(AT_START))
+        if fixed:
+            raise ValueError(f"{fixed[0]!r} is read only when the simulator starts: set it in the ccvshop "
+                             "configuration, not on a running simulator")
+        config = dataclasses.replace(self.config, **settings)  # __post_init__ checks the new values
+        self._use(config)
+        return config
+
+    def _use(self, config: CCVShopConfig) -> None:
+        # Every part that holds the configuration reads it at each use, so handing it the new one is enough.
+        self.config = config
+        self.model.configure(config)
+        self.api.limiter.config = config
 
     @classmethod
     def settings_for_tests(cls) -> dict:
@@ -71,6 +99,8 @@ class CCVShopSimulator(Simulator):
             listener.stop()
 
     def reset(self) -> None:
+        if self.config is not self._configured:
+            self._use(self._configured)  # settings a test or scenario made end with it
         self.api.limiter.reset()
         self.api.pages.clear()
         self.model.reset()

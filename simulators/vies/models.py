@@ -106,6 +106,11 @@ class ViesModel:
         self.store.migrate(SIM, SCHEMA)
         self.seed()
 
+    def configure(self, config: ViesConfig) -> None:
+        """Use new settings (``ViesSimulator.configure``)."""
+        self.config = config
+        self.zone = ZoneInfo(config.timezone)
+
     # -- the registry ------------------------------------------------------------------------------
 
     def seed(self) -> None:

@@ -141,9 +141,13 @@ def vocabulary() -> Vocabulary:
 
 
 def _given(run, value: dict) -> None:
-    model = run.runtime.simulators[SIM].model
-    for key, setting in (value.get("settings") or {}).items():
-        setattr(model.config, key, setting)
+    sim = run.runtime.simulators[SIM]
+    model = sim.model
+    if value.get("settings"):
+        try:  # on a copy of the configuration: the runtime's own instance stays as configured
+            sim.configure(**value["settings"])
+        except (TypeError, ValueError) as exc:  # the message names the setting
+            raise ValueError(f"given.vies.settings: {exc}") from exc
     for raw in value.get("numbers", []):
         model.put_number(build(KnownNumber, raw, str(run.scenario.path), "given.vies.numbers"))
     for country in value.get("unavailable", []):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ConfigError
@@ -18,6 +19,10 @@ if TYPE_CHECKING:
     from flask import Blueprint
 
 RULE_ANSWER_FIELDS = {"valid", "name", "address"}
+# Seed data: put in the registry at start and at each reset, added at run time through the model.
+SEED_LISTS = ("numbers", "unavailable")
+# Settings read only when the simulator starts: changing them on a running one would do nothing.
+AT_START = ("enabled", "port", "wsdl_path")
 
 
 def validate_rule(rule: dict) -> None:
@@ -54,7 +59,37 @@ class ViesSimulator(Simulator):
                 raise ConfigError(f"vies.wsdl_path: {exc}") from exc
         self.model = ViesModel(ctx, config)
         self.listener: HTTPListener | None = None
+        self.app: SoapApp | None = None
         self._shop: Any = None  # the CCV Shop simulator's model, when it runs beside us
+        self._configured = config  # what a reset goes back to
+
+    def configure(self, **settings: Any) -> ViesConfig:
+        """Run on a copy of the configuration with these settings (a scenario's ``settings``, a test's).
+
+        A copy, never the instance itself: that one is the runtime's configuration, read again by a reset.
+        Raises ``ValueError`` for an unknown setting, seed data, one read only at start, or a value the
+        configuration refuses."""
+        known = {f.name for f in dataclasses.fields(ViesConfig)}
+        unknown = sorted(set(settings) - known)
+        if unknown:
+            raise ValueError(f"unknown VIES setting {unknown[0]!r}")
+        seeds = sorted(set(settings) & set(SEED_LISTS))
+        if seeds:
+            raise ValueError(f"{seeds[0]!r} is seed data, not a setting: give it as given.vies.{seeds[0]} "
+                             "(or through /api/vies/)")
+        fixed = sorted(set(settings) & set(AT_START))
+        if fixed:
+            raise ValueError(f"{fixed[0]!r} is read only when the simulator starts: set it in the vies "
+                             "configuration, not on a running simulator")
+        config = dataclasses.replace(self.config, **settings)  # __post_init__ checks the new values
+        self._use(config)
+        return config
+
+    def _use(self, config: ViesConfig) -> None:
+        self.config = config
+        self.model.configure(config)
+        if self.app is not None:
+            self.app.config = config  # read at each request
 
     @classmethod
     def settings_for_tests(cls) -> dict:
@@ -62,9 +97,9 @@ class ViesSimulator(Simulator):
 
     def start(self) -> list[Endpoint]:
         if self.listener is None:
+            self.app = SoapApp(self.model, self.config, self.ctx.journal)
             listener = HTTPListener("koppelsim-vies-soap", self.ctx.config.host,
-                                    self.ctx.config.port(self.config.port),
-                                    SoapApp(self.model, self.config, self.ctx.journal),
+                                    self.ctx.config.port(self.config.port), self.app,
                                     max_body_bytes=self.config.max_body_bytes, clock=self.ctx.clock)
             listener.start()
             self.listener = listener
@@ -98,6 +133,8 @@ class ViesSimulator(Simulator):
         self.model.put_number(known, source="ccvshop")
 
     def reset(self) -> None:
+        if self.config is not self._configured:
+            self._use(self._configured)  # settings a test or scenario made end with it
         self.model.reset()
         if self._shop is not None:
             for entry in self._shop.vat_numbers():

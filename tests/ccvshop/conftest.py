@@ -87,12 +87,7 @@ def shop_runtime(tmp_path_factory) -> Iterator[Runtime]:
 
 @pytest.fixture
 def shop(shop_runtime: Runtime) -> Shop:
-    shop_runtime.reset()
-    config = shop_runtime.simulators["ccvshop"].config
-    defaults = type(config)()
-    for name in ("get_per_minute", "write_per_minute", "total_per_minute", "default_page_size", "max_page_size",
-                 "max_body_bytes", "webhook_retry_delays", "max_clock_skew", "ordernumber_prefix"):
-        setattr(config, name, getattr(defaults, name))
+    shop_runtime.reset()  # also ends the settings a test made with sim.configure(...)
     return Shop(shop_runtime)
 
 

@@ -47,7 +47,7 @@ def test_amounts_with_two_decimals_recompute_the_totals(shop):
 
 
 def test_a_declared_body_over_the_limit_is_413_in_ccv_json_and_the_server_goes_on(shop):
-    shop.config.max_body_bytes = 1000
+    shop.sim.configure(max_body_bytes=1000)
     order = shop.orders(1, paid=False)[0]
     big = json.dumps({"extra_costs_description": "x" * 2000}).encode()
     answer = shop.signed("PATCH", order_path(order), body=big)
@@ -57,7 +57,7 @@ def test_a_declared_body_over_the_limit_is_413_in_ccv_json_and_the_server_goes_o
 
 
 def test_a_chunked_body_over_the_limit_is_413_too(shop):
-    shop.config.max_body_bytes = 1000
+    shop.sim.configure(max_body_bytes=1000)
     order = shop.orders(1)[0]
 
     def chunks():

@@ -72,7 +72,7 @@ def test_filters_and_patch_through_the_client(shop):
 
 
 def test_a_429_is_waited_out_on_the_injected_clock_without_sleeping(shop):
-    shop.config.get_per_minute = 2
+    shop.sim.configure(get_per_minute=2)
     shop.orders(1)
     waits: list[float] = []
 
@@ -89,7 +89,7 @@ def test_a_429_is_waited_out_on_the_injected_clock_without_sleeping(shop):
 
 
 def test_rate_limited_after_the_allowed_waits(shop):
-    shop.config.get_per_minute = 1
+    shop.sim.configure(get_per_minute=1)
     client = shop.client(sleep=lambda seconds: None, max_rate_waits=2)  # a sleep that does not move the clock
     client.apps()
     with pytest.raises(RateLimited) as limited:

@@ -37,7 +37,7 @@ def test_links_keep_the_filters(shop):
 
 
 def test_default_size_and_clamping_to_the_largest(shop):
-    shop.config.default_page_size, shop.config.max_page_size = 2, 3
+    shop.sim.configure(default_page_size=2, max_page_size=3)
     shop.orders(5)
     assert len(get(shop, "/api/rest/v1/orders")[1]["items"]) == 2
     clamped = get(shop, "/api/rest/v1/orders?size=1000")[1]

@@ -29,7 +29,7 @@ def test_150_gets_pass_the_151st_is_429_10_with_retry_after(shop):
 
 
 def test_the_window_resets_on_the_simulated_clock(shop):
-    shop.config.get_per_minute = 3
+    shop.sim.configure(get_per_minute=3)
     for _ in range(3):
         assert shop.signed("GET", "/api/rest/v1/apps").status_code == 200
     shop.advance("40s")
@@ -43,7 +43,7 @@ def test_the_window_resets_on_the_simulated_clock(shop):
 
 
 def test_limits_are_per_resource_and_method(shop):
-    shop.config.get_per_minute, shop.config.write_per_minute = 2, 1
+    shop.sim.configure(get_per_minute=2, write_per_minute=1)
     order = shop.orders(1)[0]
     for _ in range(2):
         assert shop.signed("GET", "/api/rest/v1/apps").status_code == 200
@@ -58,7 +58,7 @@ def test_limits_are_per_resource_and_method(shop):
 
 
 def test_a_total_limit_answers_429_11(shop):
-    shop.config.total_per_minute = 2
+    shop.sim.configure(total_per_minute=2)
     assert shop.signed("GET", "/api/rest/v1/apps").status_code == 200
     assert shop.signed("GET", "/api/rest/v1/paymethods").status_code == 200
     refused = shop.signed("GET", "/api/rest/v1/webhooks")
@@ -66,7 +66,7 @@ def test_a_total_limit_answers_429_11(shop):
 
 
 def test_unauthenticated_requests_do_not_use_up_the_limit(shop):
-    shop.config.get_per_minute = 1
+    shop.sim.configure(get_per_minute=1)
     for _ in range(3):
         assert shop.signed("GET", "/api/rest/v1/apps", secret="wrong").status_code == 401
     assert shop.signed("GET", "/api/rest/v1/apps").status_code == 200
@@ -75,8 +75,7 @@ def test_unauthenticated_requests_do_not_use_up_the_limit(shop):
 def test_the_limiter_on_its_own_follows_the_clock_it_is_given(shop):
     from datetime import timedelta
 
-    limiter = RateLimiter(shop.config)
-    shop.config.get_per_minute = 1
+    limiter = RateLimiter(shop.sim.configure(get_per_minute=1))
     now = shop.now()
     assert limiter.take("orders", "GET", now)["X-RateLimit-Remaining"] == "0"
     with pytest.raises(Exception) as refused:

@@ -71,7 +71,7 @@ def test_created_and_invoice_status_events(shop, receiver):
 
 
 def test_a_failing_receiver_gets_retries_on_the_clock_then_the_delivery_is_kept_as_failed(shop, receiver):
-    shop.config.webhook_retry_delays = ["1m", "5m"]
+    shop.sim.configure(webhook_retry_delays=["1m", "5m"])
     register(shop, receiver, "orders.updated.ispaid")
     receiver.fail_first = 5
     order = shop.orders(1, paid=False)[0]

@@ -13,7 +13,7 @@ from clients.digipoort.messages import build_meta
 from simulators.core.clock import VirtualClock
 from simulators.core.config import config_from_dict
 from simulators.core.runtime import Runtime, register_config_sections, settings_for_tests
-from simulators.digipoort.models import EVENT_ANSWER, EVENT_RETRY
+from simulators.digipoort.answers import EVENT_ANSWER, EVENT_RETRY
 
 
 def runtime_on(state: Path, clock: VirtualClock) -> Runtime:

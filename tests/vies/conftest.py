@@ -43,8 +43,12 @@ class Vies:
         return f"{self.base}{BASE}/services/{service}"
 
     @property
+    def sim(self):
+        return self.runtime.simulators["vies"]
+
+    @property
     def model(self):
-        return self.runtime.simulators["vies"].model
+        return self.sim.model
 
     def post(self, body: bytes | str, content_type: str = "text/xml; charset=utf-8",
              service: str = "checkVatService", **headers: str) -> requests.Response:

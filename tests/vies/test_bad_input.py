@@ -53,8 +53,8 @@ def test_a_service_fault_has_the_real_shape_and_http_200(vies, envelope):
         "</env:Body></env:Envelope>")
 
 
-def test_the_fault_status_can_be_500(vies, envelope, monkeypatch):
-    monkeypatch.setattr(vies.model.config, "fault_http_status", 500)
+def test_the_fault_status_can_be_500(vies, envelope):
+    vies.sim.configure(fault_http_status=500)
     response = vies.post(envelope("XX", "123"))
     assert response.status_code == 500 and fault_of(response) == ("env:Server", "INVALID_INPUT")
 
@@ -144,9 +144,9 @@ def test_an_oversized_body_gets_413(vies, envelope):
     still_serving(vies, envelope)
 
 
-def test_the_soap_action_is_checked_only_when_strict(vies, envelope, monkeypatch):
+def test_the_soap_action_is_checked_only_when_strict(vies, envelope):
     assert vies.post(envelope("NL", "123456782B01"), SOAPAction="checkVat").status_code == 200
-    monkeypatch.setattr(vies.model.config, "strict_soap_action", True)
+    vies.sim.configure(strict_soap_action=True)
     refused = vies.post(envelope("NL", "123456782B01"), SOAPAction="checkVat")
     assert fault_of(refused) == ("env:Client", "The given SOAPAction checkVat does not match an operation.")
     assert vies.post(envelope("NL", "123456782B01"), SOAPAction='""').status_code == 200

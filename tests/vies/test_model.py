@@ -35,17 +35,17 @@ def test_greece_is_el_and_northern_ireland_is_xi(vies):
     assert vies.model.check("XI", "980780684").name == "NI TRADER LTD"
 
 
-def test_format_errors_are_invalid_by_default_and_invalid_input_when_configured(vies, monkeypatch):
+def test_format_errors_are_invalid_by_default_and_invalid_input_when_configured(vies):
     broken = vies.model.check("IT", "00950501000")  # the real service's own example: check digit wrong
     assert (broken.valid, broken.name, broken.address) == (False, "---", "---")
-    monkeypatch.setattr(vies.model.config, "format_errors", "invalid_input")
+    vies.sim.configure(format_errors="invalid_input")
     assert fault(lambda: vies.model.check("IT", "00950501000")) == "INVALID_INPUT"
     assert fault(lambda: vies.model.check("NL", "85187947B01")) == "INVALID_INPUT"  # one digit short
     assert vies.model.check("IT", "00950501007").valid is False  # correct digits, just not registered
 
 
-def test_unknown_numbers_can_be_valid(vies, monkeypatch):
-    monkeypatch.setattr(vies.model.config, "unknown_numbers", "valid")
+def test_unknown_numbers_can_be_valid(vies):
+    vies.sim.configure(unknown_numbers="valid")
     answer = vies.model.check("IT", "00950501007")
     assert (answer.valid, answer.name, answer.address) == (True, "---", "---")
     assert vies.model.check("IT", "00950501000").valid is False  # format errors still are not
