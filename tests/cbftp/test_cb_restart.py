@@ -17,124 +17,45 @@ from __future__ import annotations
 import ftplib
 import hashlib
 import io
-import json
 import os
 import random
-import signal
-import socket
 import ssl
-import subprocess
-import sys
-import urllib.error
 import urllib.parse
-import urllib.request
-from dataclasses import fields
 from pathlib import Path
 
 import pytest
-import yaml
 
 from clients.cbftp.digicom import Order, OrderLine, build_opdnaw, parse_ontbev
 from simulators.core.clock import monotonic, parse_instant, real_sleep
-from simulators.core.runtime import settings_for_tests, simulator_class
+from simulators.core.runtime import settings_for_tests
+from simulators.process import SimProcess, free_port
 
 pytestmark = pytest.mark.slow
-REPO = Path(__file__).resolve().parents[2]
-START_SECONDS = 30.0  # real time for `koppelsim sim` to answer /readyz
 WAIT_SECONDS = 10.0  # real time for the running process to act on something we did
 RELATION, PASSWORD = "7000123", "cb-secret"  # the default account (simulators/cbftp/config.py)
 BINARY = (".epub", ".jpg", ".pdf", ".zip")  # CB's rulebook: binary for these, ASCII for the rest
 
 
-def free_port() -> int:
-    """A free port below the kernel's ephemeral range: a port in that range can be handed to any
-    client socket or passive data channel of a parallel test while the simulator is down between a
-    kill and its restart; one below it is only ever taken by someone who asks for it by number."""
-    try:
-        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    except OSError:
-        low = 32768  # not Linux: macOS and Windows hand out ports from 49152 up
-    pick = random.SystemRandom()
-    while True:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", pick.randrange(10000, low)))
-            except OSError:
-                continue
-            return probe.getsockname()[1]
-
-
-class Sim:
+class Sim(SimProcess):
     """`python -m simulators sim` with only CB, on a fixed FTP port and one state directory."""
 
     def __init__(self, tmp_path: Path, **cbftp) -> None:
-        self.state = tmp_path / "state"
-        self.settings = settings_for_tests()  # free ports, no login delay, passive ports "any"
-        for name, section in self.settings.items():  # only CB (invoices go by FTP): a quicker start
-            if name != "cbftp" and "enabled" in {f.name for f in fields(simulator_class(name).config_class)}:
-                section["enabled"] = False
+        settings = settings_for_tests()  # free ports, no login delay, passive ports "any"
         # No maintenance window unless a test asks for it: a clock moved by days could land in one.
-        self.settings["cbftp"].update({"maintenance": {"enabled": False}, **cbftp})
-        self.config = tmp_path / "koppelsim.yaml"
-        self.choose_ports()
-        self.logs = tmp_path / "logs"
-        self.logs.mkdir()
-        self.process: subprocess.Popen | None = None
-        self.starts = 0
+        settings["cbftp"].update({"maintenance": {"enabled": False}, **cbftp})
+        super().__init__(tmp_path, settings, only="cbftp")  # only CB (invoices go by FTP): a quicker start
 
     # -- the process ------------------------------------------------------------------------------
 
     def choose_ports(self) -> None:
         """Fixed ports (the FTP port in the config), so a client reconnects to the same after a restart."""
-        self.admin_port, self.ftp_port = free_port(), free_port()
+        self.ftp_port = free_port()
         self.settings["cbftp"]["port"] = self.ftp_port
-        self.config.write_text(yaml.safe_dump(self.settings))
-
-    def start(self, attempts: int = 3) -> None:
-        self.starts += 1
-        log_path = self.logs / f"start{self.starts}.log"
-        with open(log_path, "wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "simulators", "sim", "--state-dir", str(self.state),
-                 "--admin-port", str(self.admin_port), "--config", str(self.config)],
-                cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
-        deadline = monotonic() + START_SECONDS
-        while True:
-            if self.process.poll() is not None:
-                if attempts > 1 and "Address already in use" in log_path.read_text(errors="replace"):
-                    self.choose_ports()  # someone took a port while we were down: the state is what counts
-                    return self.start(attempts - 1)
-                raise AssertionError(f"koppelsim sim exited with {self.process.returncode}:\n{self.output()}")
-            try:
-                if self.http("GET", "/readyz")["status"] == "ready":
-                    return
-            except (OSError, urllib.error.URLError):
-                pass
-            if monotonic() > deadline:
-                raise AssertionError(f"koppelsim sim not ready within {START_SECONDS}s:\n{self.output()}")
-            real_sleep(0.05)
-
-    def kill9(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-        self.process = None
+        super().choose_ports()
 
     def restart(self) -> None:
         self.kill9()
         self.start()
-
-    def output(self) -> str:
-        return "\n".join(p.read_text(errors="replace")[-2000:] for p in sorted(self.logs.iterdir()))
-
-    # -- the admin API ----------------------------------------------------------------------------
-
-    def http(self, method: str, path: str, body: dict | None = None):
-        request = urllib.request.Request(f"http://127.0.0.1:{self.admin_port}{path}", method=method,
-                                         data=json.dumps(body).encode() if body is not None else None,
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=10) as reply:
-            return json.loads(reply.read())
 
     def advance(self, duration: str) -> dict:
         return self.http("POST", "/api/clock", {"advance": duration})

@@ -12,93 +12,37 @@ from __future__ import annotations
 import ftplib
 import hashlib
 import io
-import json
-import os
-import signal
-import socket
 import ssl
-import subprocess
-import sys
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
-import yaml
 from lxml import etree
 
 from clients.digipoort.messages import build_meta
 from simulators.core.runtime import settings_for_tests
 from simulators.core.clock import monotonic, real_sleep
+from simulators.process import SimProcess, free_port
 
 pytestmark = pytest.mark.slow
-REPO = Path(__file__).resolve().parents[2]
-START_SECONDS = 30.0  # real time for `koppelsim sim` to answer /readyz
 WAIT_SECONDS = 10.0  # real time for the running process to act on something we did
 META_NS = "urn:koppelsim:digipoort:ftp-meta:1"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Sim:
+class Sim(SimProcess):
     """`python -m simulators sim` on fixed ports and one state directory, started and killed at will."""
 
     def __init__(self, tmp_path: Path) -> None:
-        self.state = tmp_path / "state"
-        self.admin_port, self.ftp_port = free_port(), free_port()
-        self.config = tmp_path / "koppelsim.yaml"
         settings = settings_for_tests()  # every other listener on a free port
-        settings["digipoort"].update({"port": self.ftp_port, "answer_delay": "1h"})
-        self.config.write_text(yaml.safe_dump(settings))
-        self.logs = tmp_path / "logs"
-        self.logs.mkdir()
-        self.process: subprocess.Popen | None = None
-        self.starts = 0
+        settings["digipoort"]["answer_delay"] = "1h"
+        super().__init__(tmp_path, settings)
 
-    # -- the process ------------------------------------------------------------------------------
-
-    def start(self) -> None:
-        self.starts += 1
-        log = open(self.logs / f"start{self.starts}.log", "wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "simulators", "sim", "--state-dir", str(self.state),
-             "--admin-port", str(self.admin_port), "--config", str(self.config)],
-            cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
-        log.close()
-        deadline = monotonic() + START_SECONDS
-        while True:
-            if self.process.poll() is not None:
-                raise AssertionError(f"koppelsim sim exited with {self.process.returncode}:\n{self.output()}")
-            try:
-                if self.http("GET", "/readyz")["status"] == "ready":
-                    return
-            except (OSError, urllib.error.URLError):
-                pass
-            if monotonic() > deadline:
-                raise AssertionError(f"koppelsim sim not ready within {START_SECONDS}s:\n{self.output()}")
-            real_sleep(0.05)
-
-    def kill9(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-        self.process = None
-
-    def output(self) -> str:
-        return "\n".join(p.read_text(errors="replace")[-2000:] for p in sorted(self.logs.iterdir()))
+    def choose_ports(self) -> None:
+        """A fixed FTP port, so a client reconnects to the same after a restart."""
+        self.ftp_port = free_port()
+        self.settings["digipoort"]["port"] = self.ftp_port
+        super().choose_ports()
 
     # -- talking to it ----------------------------------------------------------------------------
-
-    def http(self, method: str, path: str, body: dict | None = None):
-        request = urllib.request.Request(f"http://127.0.0.1:{self.admin_port}{path}", method=method,
-                                         data=json.dumps(body).encode() if body is not None else None,
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=10) as reply:
-            return json.loads(reply.read())
 
     def ftp(self) -> ftplib.FTP_TLS:
         context = ssl.create_default_context(cafile=str(self.state / "tls" / "ca.pem"))

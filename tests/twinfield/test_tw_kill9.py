@@ -12,118 +12,40 @@ admin API for the clock and for looking. The process runs on the system clock; s
 
 from __future__ import annotations
 
-import json
-import os
-import random
-import signal
-import socket
-import subprocess
-import sys
 import threading
-import urllib.error
-import urllib.request
-from dataclasses import fields
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 import requests
-import yaml
 
 from clients.twinfield import TwinfieldClient, TwinfieldError, TwinfieldOAuth, TwinfieldUnavailable
 from simulators.core.clock import monotonic, parse_instant, real_sleep
-from simulators.core.runtime import settings_for_tests, simulator_class
+from simulators.core.runtime import settings_for_tests
+from simulators.process import SimProcess, free_port
 
 pytestmark = pytest.mark.slow
-REPO = Path(__file__).resolve().parents[2]
-START_SECONDS = 30.0  # real time for `koppelsim sim` to answer /readyz
 WAIT_SECONDS = 10.0  # real time for the running process to act on something we did
 REDIRECT = "http://localhost/callback"
 
 
-def free_port() -> int:
-    """A free port below the kernel's ephemeral range: one in that range could be handed to any client socket
-    of a parallel test while the simulator is down between a kill and its restart (tests/cbftp does the same)."""
-    try:
-        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    except OSError:
-        low = 32768
-    pick = random.SystemRandom()
-    while True:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", pick.randrange(10000, low)))
-            except OSError:
-                continue
-            return probe.getsockname()[1]
-
-
-class Sim:
+class Sim(SimProcess):
     """`python -m simulators sim` with only Twinfield, on one state directory, started and killed at will."""
 
     def __init__(self, tmp_path: Path) -> None:
-        self.state = tmp_path / "state"
-        settings = settings_for_tests()  # every listener on a free port
-        for name, section in settings.items():  # only Twinfield: a quicker start
-            if name != "twinfield" and "enabled" in {f.name for f in fields(simulator_class(name).config_class)}:
-                section["enabled"] = False
-        self.settings = settings
-        self.config = tmp_path / "koppelsim.yaml"
-        self.choose_ports()
-        self.logs = tmp_path / "logs"
-        self.logs.mkdir()
-        self.process: subprocess.Popen | None = None
-        self.starts = 0
         self.base = ""
+        super().__init__(tmp_path, settings_for_tests(), only="twinfield")  # every listener on a free port
 
     def choose_ports(self) -> None:
         """Fixed ports, so the cluster URL a client took from accesstokenvalidation stays right across a restart
         (as the real cluster's does)."""
-        self.admin_port = free_port()
         self.settings["twinfield"]["port"] = free_port()
-        self.config.write_text(yaml.safe_dump(self.settings))
+        super().choose_ports()
 
     def start(self, attempts: int = 3) -> None:
-        self.starts += 1
-        log_path = self.logs / f"start{self.starts}.log"
-        with open(log_path, "wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "simulators", "sim", "--state-dir", str(self.state),
-                 "--admin-port", str(self.admin_port), "--config", str(self.config)],
-                cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
-        deadline = monotonic() + START_SECONDS
-        while True:
-            if self.process.poll() is not None:
-                if attempts > 1 and "Address already in use" in log_path.read_text(errors="replace"):
-                    self.choose_ports()  # someone took a port while we were down: the state is what counts
-                    return self.start(attempts - 1)
-                raise AssertionError(f"koppelsim sim exited with {self.process.returncode}:\n{self.output()}")
-            try:
-                if self.http("GET", "/readyz")["status"] == "ready":
-                    break
-            except (OSError, urllib.error.URLError):
-                pass
-            if monotonic() > deadline:
-                raise AssertionError(f"koppelsim sim not ready within {START_SECONDS}s:\n{self.output()}")
-            real_sleep(0.05)
+        super().start(attempts)
         [endpoint] = [e for e in self.http("GET", "/api/endpoints") if e["name"] == "twinfield-http"]
         self.base = endpoint["url"].rstrip("/")
-
-    def kill9(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-        self.process = None
-
-    def output(self) -> str:
-        return "\n".join(p.read_text(errors="replace")[-2000:] for p in sorted(self.logs.iterdir()))
-
-    def http(self, method: str, path: str, body: dict | None = None):
-        request = urllib.request.Request(f"http://127.0.0.1:{self.admin_port}{path}", method=method,
-                                         data=json.dumps(body).encode() if body is not None else None,
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=10) as reply:
-            return json.loads(reply.read())
 
     def now(self) -> datetime:
         """The simulated clock, as the running process reads it: the clock the client must live on."""
