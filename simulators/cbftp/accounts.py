@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import hmac
+import os
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from ..core.clock import format_instant, parse_duration, parse_instant
 from ..core.errors import BadRequest, NotFound
-from ..core.store import Store
+from ..core.store import Store, TableCache
 from .config import CBAccount, CBConfig
 
 FOLDERS = ("in", "out")
 RELATION_ID = re.compile(r"^\d{7}$")  # CB's relatienummer: seven digits (SPEC §3, party record #0010)
+_ALL_ACCOUNTS = "SELECT relation_id, password, login, name, email, invoice_channel FROM cb_accounts"
 
 
 class CBAccountBook:
@@ -22,6 +24,14 @@ class CBAccountBook:
     store: Store
     config: CBConfig
     root: Path
+    # Every account by its login, as of the rows the cache holds (see ``login_account``).
+    _accounts_table: TableCache
+    _by_login: tuple[tuple, dict[str, CBAccount]] = ((), {})
+
+    def keep_accounts_in_memory(self) -> None:
+        """Every FTP login looks its account up: accounts are few and change only through the admin API
+        or the configuration, so they are kept in memory and read again once the table changed."""
+        self._accounts_table = TableCache(self.store, "cb_accounts", max_entries=4)
 
     def seed_accounts(self) -> None:
         for account in self.config.accounts:
@@ -73,6 +83,18 @@ class CBAccountBook:
         """The FTP root of an account: it holds one folder, ``/{relation_id}/``, with in/ and out/."""
         return self.root / "accounts" / relation_id
 
+    def ftp_root_text(self, relation_id: str) -> str:
+        """``ftp_root`` as text (an FTP login's home folder), made once per account."""
+        cache: dict = self.__dict__.setdefault("_root_texts", {})
+        text = cache.get(relation_id)
+        if text is None:
+            if len(cache) > 10_000:
+                cache.clear()
+            # (joined as text: building a Path costs more than the look-up it saves)
+            text = cache[relation_id] = os.path.join(self.__dict__.setdefault("_root_text", str(self.root)),
+                                                     "accounts", relation_id)
+        return text
+
     def folder(self, relation_id: str, name: str) -> Path:
         # Asked several times per FTP session; a Path costs microseconds to build, a look-up nothing.
         cache: dict = self.__dict__.setdefault("_folder_paths", {})
@@ -83,27 +105,38 @@ class CBAccountBook:
             path = cache[(relation_id, name)] = self.ftp_root(relation_id) / relation_id / name
         return path
 
-    def check_login_and_last(self, login: str, password: str) -> tuple[CBAccount | None, datetime | None]:
-        """``check_login`` and the account's last login in one query (what every FTP login asks)."""
-        rows = self.store.query_dicts("SELECT a.*, l.last_login AS _last_login FROM cb_accounts a LEFT JOIN "
-                                      "cb_logins l ON l.relation_id = a.relation_id WHERE a.login = ?", (login,))
-        row = rows[0] if rows else None
-        expected = row["password"] if row else "\0" * max(len(password), 1)
-        if not (hmac.compare_digest(expected.encode(), password.encode()) and row):
-            return None, None
-        last = row.pop("_last_login")
-        return _account(row), parse_instant(last) if last else None
+    def login_account(self, login: str, password: str) -> CBAccount | None:
+        """``check_login`` from the accounts kept in memory (what every FTP login asks)."""
+        rows = self._accounts_table.rows(_ALL_ACCOUNTS)
+        kept = self._by_login
+        if kept[0] is not rows:  # the table changed (or this is the first login): index it again
+            kept = self._by_login = (rows, {account.login: account for account in map(_account_of, rows)})
+        account = kept[1].get(login)
+        expected = account.password if account else "\0" * max(len(password), 1)
+        return account if hmac.compare_digest(expected.encode(), password.encode()) and account else None
 
-    def login_too_soon(self, relation_id: str, at: datetime) -> datetime | None:
-        """The previous login when it was less than ``login_interval`` ago, else None."""
+    def note_login_unless_too_soon(self, relation_id: str, at: datetime) -> bool:
+        """Note a login at ``at`` unless the previous one was less than ``login_interval`` before (then
+        nothing is written); whether it was noted. One statement: the check is its WHERE clause, on
+        instants as ``format_instant`` writes them (fixed width, UTC, milliseconds), which sort as text
+        in time order; the previous login is read only when the rule was broken."""
+        cutoff = format_instant(at - self._login_interval())
+        return self.store.write(
+            "INSERT INTO cb_logins (relation_id, last_login) VALUES (?, ?) ON CONFLICT(relation_id) DO UPDATE "
+            "SET last_login = excluded.last_login WHERE cb_logins.last_login <= ?",
+            (relation_id, format_instant(at), cutoff)) > 0
+
+    def last_login(self, relation_id: str) -> datetime | None:
         rows = self.store.query("SELECT last_login FROM cb_logins WHERE relation_id = ?", (relation_id,))
-        if not rows:
-            return None
-        previous = parse_instant(rows[0][0])
-        return previous if at - previous < parse_duration(self.config.login_interval) else None
+        return parse_instant(rows[0][0]) if rows else None
 
-    def login_too_soon_after(self, previous: datetime, at: datetime) -> bool:
-        return at - previous < parse_duration(self.config.login_interval)
+    def _login_interval(self) -> timedelta:
+        # Parsed once per setting, not at every login (a reconfigured interval is parsed anew).
+        text = self.config.login_interval
+        kept = self.__dict__.get("_login_interval_kept")
+        if kept is None or kept[0] != text:
+            kept = self.__dict__["_login_interval_kept"] = (text, parse_duration(text))
+        return kept[1]
 
     def note_login(self, relation_id: str, at: datetime) -> None:
         with self.store.transaction() as db:
@@ -112,6 +145,13 @@ class CBAccountBook:
 
     def next_login_allowed(self, previous: datetime) -> datetime:
         return previous + parse_duration(self.config.login_interval)
+
+
+def _account_of(row: tuple) -> CBAccount:
+    """An account from a row of ``_ALL_ACCOUNTS``."""
+    relation_id, password, login, name, email, channel = row
+    return CBAccount(relation_id=relation_id, password=password, user=login, name=name, email=email,
+                     invoice_channel=channel)
 
 
 def _account(row: dict) -> CBAccount:

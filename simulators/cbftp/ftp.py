@@ -18,6 +18,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -68,24 +69,31 @@ class CBAuthorizer:
 
     def validate_authentication(self, username: str, password: str, handler: "CBHandler") -> None:
         self._just_logged_in = None
-        account, last = self.model.check_login_and_last(username, password)
+        account = self.model.login_account(username, password)
         if account is None:
             raise AuthenticationFailed("login incorrect: unknown user or wrong password.")
         now = self.model.clock.now()
-        previous = last if last is not None and self.model.login_too_soon_after(last, now) else None
-        if previous is not None:
-            allowed = self.model.next_login_allowed(previous)
-            self.model.record_finding(now, account.relation_id, handler.session_id, "login_frequency",
-                                      f"login at {now:%H:%M:%S}, previous at {previous:%H:%M:%S} UTC")
-            if self.model.config.mode == "enforce":
-                minutes = round(parse_duration(self.model.config.login_interval).total_seconds() / 60)
-                local = allowed.astimezone(ZoneInfo(self.model.config.maintenance.timezone))
-                # (pyftpdlib capitalises the first letter and lower-cases the rest of this text)
-                raise AuthenticationFailed(f"log in at most once every {minutes} minutes; the next login is "
-                                           f"allowed from {local:%H:%M:%S} local time.")
-        self.model.note_login(account.relation_id, now)
+        # The usual login (the first in the interval) is noted by the rule's check itself: one statement.
+        if not self.model.note_login_unless_too_soon(account.relation_id, now):
+            self._too_soon(account, now, handler)
+            self.model.note_login(account.relation_id, now)  # mode report: let in, and noted
         handler.relation_id = account.relation_id
         self._just_logged_in = account
+
+    def _too_soon(self, account: CBAccount, now: datetime, handler: "CBHandler") -> None:
+        """A login within the interval after the previous one: a finding, and refused in mode enforce."""
+        previous = self.model.last_login(account.relation_id)
+        if previous is None:  # (not reached: only an earlier login holds the rule's check back)
+            return
+        allowed = self.model.next_login_allowed(previous)
+        self.model.record_finding(now, account.relation_id, handler.session_id, "login_frequency",
+                                  f"login at {now:%H:%M:%S}, previous at {previous:%H:%M:%S} UTC")
+        if self.model.config.mode == "enforce":
+            minutes = round(parse_duration(self.model.config.login_interval).total_seconds() / 60)
+            local = allowed.astimezone(ZoneInfo(self.model.config.maintenance.timezone))
+            # (pyftpdlib capitalises the first letter and lower-cases the rest of this text)
+            raise AuthenticationFailed(f"log in at most once every {minutes} minutes; the next login is "
+                                       f"allowed from {local:%H:%M:%S} local time.")
 
     def _account(self, username: str) -> CBAccount | None:
         account = self._just_logged_in
@@ -95,7 +103,7 @@ class CBAuthorizer:
 
     def get_home_dir(self, username: str) -> str:
         account = self._account(username)
-        return str(self.model.ftp_root(account.relation_id))
+        return self.model.ftp_root_text(account.relation_id)
 
     def has_user(self, username: str) -> bool:
         return self.model.account_by_login(username) is not None
@@ -126,7 +134,10 @@ class CBFS(AbstractedFS):
     def open(self, filename: str, mode: str):
         if "w" in mode:
             handler = self.cmd_channel
-            return StagedUpload(Path(filename), handler.store, handler.clock, handler.on_file_published,
+            # No clock: its time would only go into the file's mtime, which nobody sees. CB takes the
+            # file out of in/ before anything else runs on the FTP thread, and its archive copy is
+            # never listed (the admin API shows what the database recorded).
+            return StagedUpload(Path(filename), handler.store, None, handler.on_file_published,
                                 fingerprint=True)  # CB records every received file's SHA-256
         return super().open(filename, mode)
 

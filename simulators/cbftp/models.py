@@ -48,6 +48,7 @@ class CBModel(CBAccountBook, FindingBook, Outbox):
         self._lock = threading.RLock()
         self._ubl_schema = None  # loaded with the first invoice: start-up stays quick
         self.store.migrate(SIM, SCHEMA)
+        self.keep_accounts_in_memory()
         ctx.scheduler.register(EVENT_EXPIRE, lambda p, at: self.expire(p["relation_id"], p["name"], p["file_id"]))
         ctx.scheduler.register(EVENT_INVOICE_RUN, lambda p, at: self.invoice_run(at))
         ctx.scheduler.register(EVENT_SEED_INVOICES, lambda p, at: self.seed_invoices())
@@ -83,7 +84,7 @@ class CBModel(CBAccountBook, FindingBook, Outbox):
 
     def _archive(self, relation_id: str, path: Path, fingerprint: Fingerprint) -> None:
         """A taken file leaves in/ (CB takes it at once); kept aside for the admin API."""
-        target = self.archive / relation_id  # made with the account (put_account), else on first use below
+        target = self._archive_folder(relation_id)  # made with the account (put_account), else on first use below
         # The name may be 255 characters already: the prefix goes in front of a shortened one.
         archived = target / f"{fingerprint.sha256[:12]}-{path.name[:200]}"
         try:
@@ -91,6 +92,16 @@ class CBModel(CBAccountBook, FindingBook, Outbox):
         except FileNotFoundError:  # the folder went away behind our back (or predates put_account making it)
             target.mkdir(parents=True, exist_ok=True)
             self.store.move(path, archived)
+
+    def _archive_folder(self, relation_id: str) -> Path:
+        # (kept per account, as ``folder``: a Path costs microseconds to build, a look-up nothing)
+        cache: dict = self.__dict__.setdefault("_archive_folders", {})
+        folder = cache.get(relation_id)
+        if folder is None:
+            if len(cache) > 10_000:
+                cache.clear()
+            folder = cache[relation_id] = self.archive / relation_id
+        return folder
 
     def _take_order(self, relation_id: str, name: str, path: Path, fingerprint: Fingerprint,
                     session: str | None) -> None:

@@ -107,11 +107,11 @@ class Outbox:
 
     def record_received(self, relation_id: str, name: str, fingerprint: Fingerprint, kind: str,
                         detail: str | None) -> None:
-        with self.store.transaction() as db:
-            db.execute("INSERT INTO cb_files (relation_id, folder, name, kind, size, sha256, at, state, detail) "
-                       "VALUES (?, 'in', ?, ?, ?, ?, ?, 'processed', ?)",
-                       (relation_id, name, kind, fingerprint.size, fingerprint.sha256,
-                        format_instant(self.clock.now()), detail))
+        # One statement (inside an order's transaction it joins that one, so record and answer commit together).
+        self.store.write("INSERT INTO cb_files (relation_id, folder, name, kind, size, sha256, at, state, detail) "
+                         "VALUES (?, 'in', ?, ?, ?, ?, ?, 'processed', ?)",
+                         (relation_id, name, kind, fingerprint.size, fingerprint.sha256,
+                          format_instant(self.clock.now()), detail))
 
     def received_before(self, relation_id: str, name: str) -> bool:
         return bool(self.store.query("SELECT 1 FROM cb_files WHERE relation_id = ? AND folder = 'in' AND name = ?",

@@ -9,11 +9,13 @@ closest entries and how they differ, so a failing scenario explains itself.
 from __future__ import annotations
 
 import json
+import json.encoder
 import sqlite3
 import threading
+import time
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from .clock import UTC, Clock, format_instant
 from .matching import closeness, difference, matches
@@ -43,9 +45,30 @@ class JournalMismatch(AssertionError):
 # reads the journal, and at least every FLUSH_SECONDS (so a kill -9 loses at most that much).
 FLUSH_AT = 512
 FLUSH_SECONDS = 0.5
+# A full batch is written by the journal's own thread (its SQLite work runs beside the protocol thread,
+# which only wakes it); the recording thread writes itself only when this many wait, i.e. the journal's
+# thread fell far behind (memory stays bounded).
+PENDING_LIMIT = 16 * FLUSH_AT
+
+# Values recorded as they are and encoded later, with the batch: they cannot change meanwhile.
+_SETTLED = frozenset((str, int, float, bool, type(None)))
+_ROWS_PER_RUN = 32  # entries made into rows between two pauses of the journal's thread (see _rows)
 
 # Every entry's data is encoded alike: one encoder, not a new one per entry as json.dumps(default=...) makes.
 _encode = json.JSONEncoder(default=str, ensure_ascii=False).encode
+
+
+def _flat_encoder() -> Callable[[dict], str]:
+    """``_encode`` for a dict of plain values only (``_SETTLED``), the same text at half the cost: the C
+    encoder made once, not per call, and without the check for cycles (a flat dict has none)."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # (Python without the json C accelerator)
+        return _encode
+    encoder = make(None, str, json.encoder.encode_basestring, None, ": ", ", ", False, False, True)
+    return lambda data: "".join(encoder(data, 0))
+
+
+_encode_flat = _flat_encoder()
 
 
 class Journal:
@@ -69,18 +92,28 @@ class Journal:
         self._last_id = int(self._db.execute("SELECT COALESCE(MAX(id), 0) FROM journal").fetchone()[0])
         self._second: tuple[datetime | None, str] = (None, "")  # (a whole UTC second, its stamp up to ".")
         self._closed = threading.Event()
+        self._wake = threading.Event()  # a full batch waits: the journal's thread writes it now
         self._flusher = threading.Thread(target=self._flush_regularly, name="koppelsim-journal", daemon=True)
         self._flusher.start()
 
     def record(self, sim: str, kind: str, session: str | None = None, **data: Any) -> int:
-        stamp = self._stamp(self.clock.now())
-        payload = _encode(data)
+        moment = self.clock.now()
+        # The stamp and the JSON are made when the batch is written (mostly on the journal's own thread):
+        # the recording thread, an FTP session's say, only appends. ``data`` is this call's own dict; a
+        # value in it that could still change (a list, a dict, any object) is encoded now, as it is now.
+        payload: dict | str = data
+        for value in data.values():
+            if type(value) not in _SETTLED:
+                payload = _encode(data)
+                break
         with self._lock:
             entry_id = self._last_id = self._next_id
             self._next_id += 1
-            self._pending.append((entry_id, stamp, sim, kind, session, payload))
-            full = len(self._pending) >= FLUSH_AT
-        if full:
+            self._pending.append((entry_id, moment, sim, kind, session, payload))
+            waiting = len(self._pending)
+        if waiting == FLUSH_AT:  # exactly once per batch: the list starts anew when it is taken
+            self._wake.set()
+        elif waiting >= PENDING_LIMIT:
             with self._db_lock:
                 self._flush()
         return entry_id
@@ -104,9 +137,10 @@ class Journal:
                 return
             self._pending = []
         try:
+            rows = self._rows(batch)
             self._db.execute("BEGIN")
             self._db.executemany("INSERT INTO journal (id, at, sim, kind, session, data) VALUES (?, ?, ?, ?, ?, ?)",
-                                 batch)
+                                 rows)
             self._db.execute("COMMIT")
         except BaseException:
             if self._db.in_transaction:
@@ -115,11 +149,27 @@ class Journal:
                 self._pending[:0] = batch
             raise
 
+    def _rows(self, batch: list[tuple]) -> list[tuple]:
+        """The pending entries as table rows (stamped, data encoded), made in short runs with a pause
+        after each: a protocol thread that wants the GIL meanwhile gets it then, not only after the
+        interpreter's switch interval (5 ms)."""
+        rows, stamp = [], self._stamp
+        for start in range(0, len(batch), _ROWS_PER_RUN):
+            if start:
+                time.sleep(0)  # releases the GIL
+            for entry_id, moment, sim, kind, session, payload in batch[start:start + _ROWS_PER_RUN]:
+                rows.append((entry_id, stamp(moment), sim, kind, session,
+                             payload if type(payload) is str else _encode_flat(payload)))
+        return rows
+
     def _flush_regularly(self) -> None:
-        while not self._closed.wait(FLUSH_SECONDS):
+        while True:
+            self._wake.wait(FLUSH_SECONDS)
+            self._wake.clear()
             with self._db_lock:
-                if not self._closed.is_set():
-                    self._flush()
+                if self._closed.is_set():
+                    return
+                self._flush()
 
     def entries(
         self,
@@ -201,6 +251,7 @@ class Journal:
     def close(self) -> None:
         with self._db_lock:
             self._closed.set()
+            self._wake.set()
             self._flush()
             self._db.close()
 

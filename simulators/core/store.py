@@ -112,6 +112,13 @@ class Store:
             names = [d[0] for d in cur.description]
             return [dict(zip(names, row)) for row in cur.fetchall()]
 
+    def write(self, sql: str, args: Sequence[Any] = ()) -> int:
+        """One writing statement, atomic on its own (SQLite commits it by itself; inside an open
+        ``transaction()`` of this thread it joins that one); how many rows it changed. For a single
+        statement this is what ``transaction()`` gives, without the BEGIN and COMMIT round trips."""
+        with self._lock:
+            return self._db.execute(sql, args).rowcount
+
     def close(self) -> None:
         with self._lock:
             self._db.close()

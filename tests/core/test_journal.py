@@ -3,10 +3,13 @@ expectation fails."""
 
 from __future__ import annotations
 
+import json
+import sqlite3
+
 import pytest
 
-from simulators.core.clock import VirtualClock
-from simulators.core.journal import Journal, JournalMismatch
+from simulators.core.clock import VirtualClock, format_instant, monotonic, real_sleep
+from simulators.core.journal import FLUSH_AT, Journal, JournalMismatch
 
 
 @pytest.fixture
@@ -190,3 +193,57 @@ def test_the_journal_survives_reopening(tmp_path, clock):
         assert [e["kind"] for e in again.entries()] == ["ftp.connect"]
     finally:
         again.close()
+
+
+# -- the journal: rows made off the recording thread ----------------------------------------------------
+
+WAIT_SECONDS = 10.0  # real time for the journal's thread to write a full batch
+
+
+@pytest.fixture
+def batch_journal(tmp_path):
+    clock = VirtualClock("2026-11-20T08:00:00Z")
+    journal = Journal(tmp_path / "journal.db", clock)
+    yield journal, clock
+    journal.close()
+
+
+def test_an_entry_shows_its_values_as_they_were_when_recorded(batch_journal):
+    journal, clock = batch_journal
+    names, detail = ["a.pdf"], {"size": 1}
+    journal.record("cbftp", "test.mutable", "s1", names=names, detail=detail, text="Grüß", n=3, ok=True, none=None)
+    recorded_at = clock.now()
+    names.append("b.pdf")
+    detail["size"] = 2
+    clock.advance("1h")  # the row is made later: its stamp is still the moment of recording
+    (entry,) = journal.entries(kind="test.mutable")
+    assert entry["names"] == ["a.pdf"] and entry["detail"] == {"size": 1}
+    assert (entry["text"], entry["n"], entry["ok"], entry["none"]) == ("Grüß", 3, True, None)
+    assert entry["at"] == format_instant(recorded_at)
+
+
+def test_plain_values_are_stored_as_the_same_json_text_as_before(batch_journal, tmp_path):
+    journal, _ = batch_journal
+    data = {"command": "STOR", "arg": "/7000123/in/ä \"x\".pdf", "size": 1024, "ratio": 0.5, "big": 10**30,
+            "user": None, "ok": False}
+    journal.record("cbftp", "test.plain", "s1", **data)
+    journal.entries()  # written now
+    with sqlite3.connect(tmp_path / "journal.db") as db:
+        (text,) = db.execute("SELECT data FROM journal WHERE kind = 'test.plain'").fetchone()
+    assert text == json.dumps(data, ensure_ascii=False, default=str)
+
+
+def test_a_full_batch_is_written_without_anyone_reading(batch_journal, tmp_path):
+    journal, _ = batch_journal
+    for i in range(FLUSH_AT):
+        journal.record("cbftp", "test.batch", f"s{i}", i=i)
+    deadline = monotonic() + WAIT_SECONDS
+    written = 0
+    while monotonic() < deadline:
+        with sqlite3.connect(tmp_path / "journal.db") as db:  # another reader: journal.entries() would flush
+            (written,) = db.execute("SELECT COUNT(*) FROM journal WHERE kind = 'test.batch'").fetchone()
+        if written == FLUSH_AT:
+            break
+        real_sleep(0.01)
+    assert written == FLUSH_AT
+    assert [e["i"] for e in journal.entries(kind="test.batch")] == list(range(FLUSH_AT))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 
 import pytest
 
@@ -242,3 +243,28 @@ def test_change_counts_are_per_table_and_the_watch_is_idempotent(store):
     assert (store.changes("things"), store.changes("more")) == (things + 2, more)
     with pytest.raises(ValueError):
         store.watch("things; DROP TABLE things")
+
+
+def test_store_write_is_one_atomic_statement_and_says_how_many_rows_it_changed(tmp_path):
+    store = Store(tmp_path)
+    store.migrate("t", "CREATE TABLE IF NOT EXISTS t (k TEXT PRIMARY KEY, v INTEGER NOT NULL)")
+    assert store.write("INSERT INTO t (k, v) VALUES (?, ?), (?, ?)", ("a", 1, "b", 2)) == 2
+    with pytest.raises(sqlite3.IntegrityError):  # the second row breaks the key: neither is written
+        store.write("INSERT INTO t (k, v) VALUES (?, ?), (?, ?)", ("c", 3, "a", 4))
+    assert store.query("SELECT k, v FROM t ORDER BY k") == [("a", 1), ("b", 2)]
+    assert store.write("UPDATE t SET v = v + 1 WHERE k = ?", ("z",)) == 0
+    store.close()
+    reopened = Store(tmp_path)  # committed on its own: there for the next process
+    assert reopened.query("SELECT COUNT(*) FROM t") == [(2,)]
+    reopened.close()
+
+
+def test_store_write_inside_a_transaction_joins_it(tmp_path):
+    store = Store(tmp_path)
+    store.migrate("t", "CREATE TABLE IF NOT EXISTS t (k TEXT PRIMARY KEY)")
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            store.write("INSERT INTO t (k) VALUES (?)", ("a",))
+            raise RuntimeError("the unit fails after the write")
+    assert store.query("SELECT COUNT(*) FROM t") == [(0,)]
+    store.close()
