@@ -76,7 +76,8 @@ class CCVShopSimulator(Simulator):
         if self.listener is None:
             listener = HTTPListener("koppelsim-ccvshop-http", self.ctx.config.host,
                                     self.ctx.config.port(self.config.port), self.api,
-                                    max_body_bytes=self.config.max_body_bytes * BACKSTOP_FACTOR, clock=self.ctx.clock)
+                                    max_body_bytes=self.config.max_body_bytes * BACKSTOP_FACTOR, clock=self.ctx.clock,
+                                    one_cpu=self.ctx.config.http_cpu == "one")
             listener.start()
             self.listener = listener
         if not self.config.public_url:

@@ -49,12 +49,16 @@ class SimConfig:
     start: str | None = None  # start time of a virtual clock (ISO 8601)
     log_level: str = "warning"  # "info" logs every FTP session and transfer
     durability: str = "process"  # "process": survives kill -9; "power": also a power cut (fsync everything)
+    # "one": the HTTP simulators' connection threads share one CPU (faster under load, core/affinity.py);
+    # "any": the operating system places them
+    http_cpu: str = "one"
     tls: TLSConfig = field(default_factory=TLSConfig)
     # section name -> its config instance; filled from the sections, never set directly
     simulators: dict[str, Any] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         for name, allowed in (("clock", ("system", "virtual")), ("durability", ("process", "power")),
+                              ("http_cpu", ("one", "any")),
                               ("log_level", ("debug", "info", "warning", "error"))):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")

@@ -26,7 +26,6 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 import yaml
 

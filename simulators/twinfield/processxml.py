@@ -22,6 +22,7 @@ from .browse import BROWSE_CODES, BROWSE_NAMES, Browser, cell, field_type, match
 from .directory import Caller, OfficeInfo
 from .errors import Issue, Outcome
 from .xmlmarks import elements, error_element, leaf_text, leaves, marked_copy
+from .xmltext import Rendered, as_element
 
 if TYPE_CHECKING:
     from .models import TwinfieldModel
@@ -84,19 +85,20 @@ class ProcessXml:
         self.take_rule = take_rule
         self.journal = journal
 
-    def process(self, caller: Caller, root: etree._Element) -> etree._Element:
+    def process(self, caller: Caller, root: etree._Element) -> etree._Element | Rendered:
+        """The answer document: an element, or a booked transaction's answer as text (``xmltext``)."""
         if root.tag in WRAPPERS or root.tag == "general":
             response = etree.Element(root.tag, {k: v for k, v in root.attrib.items() if k != "result"})
             ok = True
             for child in elements(root):
                 answer = self._one(caller, child)
                 ok = ok and answer.get("result") == "1"
-                response.append(answer)
+                response.append(as_element(answer))
             response.set("result", "1" if ok else "0")
             return response
         return self._one(caller, root)
 
-    def _one(self, caller: Caller, el: etree._Element) -> etree._Element:
+    def _one(self, caller: Caller, el: etree._Element) -> etree._Element | Rendered:
         handler = {"transaction": self._transaction, "dimension": self._dimension, "salesinvoice": self._invoice,
                    "match": self._match, "read": self._read, "list": self._list, "columns": self._columns}.get(el.tag)
         if handler is None:
@@ -127,7 +129,7 @@ class ProcessXml:
 
     # -- writes -----------------------------------------------------------------------------------------
 
-    def _transaction(self, caller: Caller, el: etree._Element) -> etree._Element:
+    def _transaction(self, caller: Caller, el: etree._Element) -> etree._Element | Rendered:
         header = el.find("header")
         office_text = leaf_text(header, "office") if header is not None else leaf_text(el, "office")
         office, problem = self._office(caller, office_text)
@@ -224,7 +226,7 @@ class ProcessXml:
 
     # -- reads ------------------------------------------------------------------------------------------
 
-    def _read(self, caller: Caller, el: etree._Element) -> etree._Element:
+    def _read(self, caller: Caller, el: etree._Element) -> etree._Element | Rendered:
         fields = leaves(el)
         kind = (fields.get("type") or "").strip().lower()
         office, problem = self._office(caller, fields.get("office"))

@@ -20,6 +20,7 @@ from ..core.clock import parse_instant
 from .ledger import LEVELS, TYPE_NAMES, twinfield_stamp
 from .money import fmt, fmt_date, parse_date, plus_days
 from .transactions import journal_of
+from .xmltext import Rendered, XmlText, attributes
 
 if TYPE_CHECKING:
     from .models import TwinfieldModel
@@ -42,7 +43,7 @@ class Renderer:
 
     def __init__(self, model: "TwinfieldModel") -> None:
         self.model = model
-        self._names: dict[tuple, dict] = {}
+        self._names: dict[tuple, Any] = {}
 
     # -- names ------------------------------------------------------------------------------------------
 
@@ -54,6 +55,14 @@ class Renderer:
                 "name": dim["name"], "shortname": dim["data"].get("shortname", ""), "type": dim["type"],
                 "inuse": "true", "vatcode": (dim["data"].get("financials") or {}).get("vatcode", ""),
                 "vatobligatory": "false"}
+        return self._names[key]
+
+    def _written(self, kind: str, office: str, code: str | None, level: int = 0) -> str:
+        """The name attributes of a dimension (``dim``) or VAT code (``vat``), written once per answer."""
+        key = ("written", kind, office, code, level)
+        if key not in self._names:
+            names = self._dim_attrs(office, code, level) if kind == "dim" else self._vat_attrs(office, code)
+            self._names[key] = attributes(names)
         return self._names[key]
 
     def _office_attrs(self, code: str) -> dict:
@@ -69,86 +78,93 @@ class Renderer:
 
     # -- transactions -----------------------------------------------------------------------------------
 
-    def transaction(self, txn: dict, attrs: dict | None = None) -> etree._Element:
+    def transaction(self, txn: dict, attrs: dict | None = None) -> Rendered:
+        """The booked transaction as Twinfield answers it (written as text: the hot path, see xmltext)."""
         root_attrs = {k: v for k, v in (attrs or {}).items() if k not in ("destiny", "result", "msg", "msgtype")}
-        root = E("transaction", {**root_attrs, "result": "1", "location": txn["location"]})
+        root_attrs = {**root_attrs, "result": "1", "location": txn["location"]}
+        out = XmlText()
+        out.open("transaction", attributes(root_attrs))
         office = txn["office"]
         journal = journal_of(self.model.directory.find_office(office), txn["code"]) or \
             {"name": txn["code"], "shortname": txn["code"]}
-        header = sub(root, "header")
-        sub(header, "office", office, **self._office_attrs(office))
-        sub(header, "code", txn["code"], name=journal["name"], shortname=journal["shortname"])
-        sub(header, "currency", txn["currency"], name="Euro", shortname="Euro")
-        sub(header, "date", txn["date"])
-        sub(header, "period", txn["period"])
+        out.open("header")
+        out.leaf("office", office, attributes(self._office_attrs(office)))
+        out.leaf("code", txn["code"], attributes({"name": journal["name"], "shortname": journal["shortname"]}))
+        out.leaf("currency", txn["currency"], ' name="Euro" shortname="Euro"')
+        out.leaf("date", txn["date"])
+        out.leaf("period", txn["period"])
         if txn["invoicenumber"]:
-            sub(header, "invoicenumber", txn["invoicenumber"])
+            out.leaf("invoicenumber", txn["invoicenumber"])
         if txn["duedate"]:
-            sub(header, "duedate", txn["duedate"])
-        sub(header, "origin", "import")
-        sub(header, "originreference", "")
+            out.leaf("duedate", txn["duedate"])
+        out.constant("origin", "import")
+        out.constant("originreference", "")
         user = self.model.directory.caller(self.model.directory.office(office).organisation, txn["user"])
         name = user.user_name if user else txn["user"]
-        sub(header, "user", txn["user"].upper(), name=name, shortname=name)
+        out.leaf("user", txn["user"].upper(), attributes({"name": name, "shortname": name}))
         for tag, text in txn["header"].get("extras") or []:
-            sub(header, tag, text)
-        sub(header, "number", txn["number"])
-        lines = sub(root, "lines")
+            out.leaf(tag, text)
+        out.leaf("number", txn["number"])
+        out.close()
+        out.open("lines")
         for line in txn["lines"]:
-            self._line(lines, office, txn, line)
-        return root
+            self._line(out, office, txn, line)
+        out.close()
+        out.close()
+        return out.rendered(root_attrs)
 
-    def _line(self, lines: etree._Element, office: str, txn: dict, line: dict) -> None:
-        el = sub(lines, "line", type=line["type"], id=line["id"])
-        sub(el, "dim1", line["dim1"], **self._dim_attrs(office, line["dim1"], 1))
+    def _line(self, out: XmlText, office: str, txn: dict, line: dict) -> None:
+        out.open("line", attributes({"type": line["type"], "id": line["id"]}))
+        out.leaf("dim1", line["dim1"], self._written("dim", office, line["dim1"], 1))
         if line["dim2"]:
-            sub(el, "dim2", line["dim2"], **self._dim_attrs(office, line["dim2"], 2))
+            out.leaf("dim2", line["dim2"], self._written("dim", office, line["dim2"], 2))
         if line["dim3"]:
-            sub(el, "dim3", line["dim3"])
-        sub(el, "debitcredit", line["debitcredit"])
-        sub(el, "value", line["value"])
+            out.leaf("dim3", line["dim3"])
+        out.leaf("debitcredit", line["debitcredit"])
+        out.leaf("value", line["value"])
         if line["description"] is not None or line["type"] == "total":
-            sub(el, "description", line["description"])
+            out.leaf("description", line["description"])
         journal = txn["header"].get("kind")
         if line["invoicenumber"] or (journal != "sales" and line["type"] == "detail"):
-            sub(el, "invoicenumber", line["invoicenumber"] or "")  # journal lines always carry one
+            out.leaf("invoicenumber", line["invoicenumber"] or "")  # journal lines always carry one
         for name in ("performancetype", "performancecountry", "performancevatnumber", "performancedate"):
             if line[name]:
-                sub(el, name, line[name])
+                out.leaf(name, line[name])
         if line["type"] in ("detail", "vat") and line["vatcode"]:
-            sub(el, "vatcode", line["vatcode"], **self._vat_attrs(office, line["vatcode"]))
-        sub(el, "rate", "1")
-        sub(el, "basevalue", line["value"])
-        sub(el, "reprate", "1")
-        sub(el, "repvalue", line["value"])
+            out.leaf("vatcode", line["vatcode"], self._written("vat", office, line["vatcode"]))
+        out.constant("rate", "1")
+        out.leaf("basevalue", line["value"])
+        out.constant("reprate", "1")
+        out.leaf("repvalue", line["value"])
         if line["type"] == "detail" and line["vatvalue"] is not None:
-            sub(el, "vatvalue", line["vatvalue"])
-            sub(el, "vatbasevalue", line["vatvalue"])
+            out.leaf("vatvalue", line["vatvalue"])
+            out.leaf("vatbasevalue", line["vatvalue"])
         if line["type"] == "vat":
-            sub(el, "vatturnover", line["vatturnover"] or "0.00")
-            sub(el, "vatbaseturnover", line["vatturnover"] or "0.00")
+            out.leaf("vatturnover", line["vatturnover"] or "0.00")
+            out.leaf("vatbaseturnover", line["vatturnover"] or "0.00")
             if line["baseline"]:
-                sub(el, "baseline", line["baseline"])
+                out.leaf("baseline", line["baseline"])
         if line["type"] == "total":
             vat_total = fmt(sum((Decimal(v["value"]) for v in txn["lines"] if v["type"] == "vat"), Decimal(0)))
-            sub(el, "vattotal", vat_total)
-            sub(el, "vatbasetotal", vat_total)
+            out.leaf("vattotal", vat_total)
+            out.leaf("vatbasetotal", vat_total)
         for tag, text in line["extra"] or []:
-            sub(el, tag, text)
+            out.leaf(tag, text)
         if line["matchable"] and line["type"] != "total":
             # [CHOSEN] an open item's due date: the booking's, or 30 days after its date
             due = txn["duedate"] or fmt_date(plus_days(parse_date(txn["date"]), 30))
-            sub(el, "duedate", due)
+            out.leaf("duedate", due)
         if line["matchable"]:
-            sub(el, "matchlevel", "2")
-            sub(el, "customersupplier", "2")
+            out.constant("matchlevel", "2")
+            out.constant("customersupplier", "2")
             open_value = fmt(abs(Decimal(line["openvalue"] or "0")))
-            sub(el, "openvalue", open_value)
-            sub(el, "openbasevalue", open_value)
-            sub(el, "openrepvalue", open_value)
-        sub(el, "matchstatus", line["matchstatus"])
+            out.leaf("openvalue", open_value)
+            out.leaf("openbasevalue", open_value)
+            out.leaf("openrepvalue", open_value)
+        out.leaf("matchstatus", line["matchstatus"])
         if line["matchnumber"]:
-            sub(el, "matchnumber", line["matchnumber"])
+            out.leaf("matchnumber", line["matchnumber"])
+        out.close()
 
     # -- dimensions -------------------------------------------------------------------------------------
 

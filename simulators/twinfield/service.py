@@ -125,7 +125,7 @@ class TwinfieldSimulator(Simulator):
             app = create_app(self)
             listener = HTTPListener("koppelsim-twinfield", self.ctx.config.host, self.ctx.config.port(self.config.port),
                                     app.wsgi_app_dropping, max_body_bytes=self.config.max_body_bytes,
-                                    clock=self.ctx.clock)
+                                    clock=self.ctx.clock, one_cpu=self.ctx.config.http_cpu == "one")
             listener.start()
             self.listener = listener
         self.model.auth.login_url = self.login_url

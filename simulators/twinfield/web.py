@@ -32,6 +32,7 @@ from .errors import F100_UNEXPECTED, F186_INVALID_ZLIB, F187_INVALID_XML, FaultC
 from .holding import hold
 from .login import create_login_blueprint
 from .processxml import ProcessXml, event_of, is_read, most_lines, requests_in
+from .xmltext import as_element, as_text
 
 if TYPE_CHECKING:
     from .service import TwinfieldSimulator
@@ -209,7 +210,8 @@ class SoapCall:
                 root = parse_xml(raw, max_bytes=limit, what="xmlRequest")
         except XMLRefused:
             raise TwinfieldFault(F187_INVALID_XML) from None
-        return _without_namespaces(root)
+        # A document parsed here is ours to change; one inside the envelope is copied first
+        return _without_namespaces(root, in_place=call.operation != "ProcessXmlDocument")
 
     def _charge(self, call: soap.SoapRequest, inner: etree._Element | None) -> None:
         query = soap.is_query(call.operation) or (inner is not None and is_read(inner))
@@ -268,14 +270,15 @@ class SoapCall:
             result = self.processor.process(self.caller, inner)
             self.journal("soap.call", service=self.service, operation=op, root=inner.tag,
                          result=result.get("result"), office=self.caller.company, user=self.caller.user)
+            if op == "ProcessXmlString":
+                return Response(soap.text_result_envelope(self.version, op, as_text(result)),
+                                content_type=soap.content_type(self.version))
             response = soap.operation_response(op, prefixed=op == "ProcessXmlDocument")
             holder = soap.child(response, f"{op}Result")
-            if op == "ProcessXmlString":
-                holder.text = etree.tostring(result, encoding="unicode")
-            elif op == "ProcessXmlDocument":
-                holder.append(result)
+            if op == "ProcessXmlDocument":
+                holder.append(as_element(result))
             else:
-                holder.text = base64.b64encode(gzip.compress(etree.tostring(result, encoding="utf-8"))).decode()
+                holder.text = base64.b64encode(gzip.compress(as_text(result).encode("utf-8"))).decode()
             return self._reply(response)
         if op == "Search":
             return self._search(call)
@@ -385,10 +388,14 @@ def _inflate(packed: bytes, limit: int) -> bytes:
     return raw
 
 
-def _without_namespaces(root: etree._Element) -> etree._Element:
-    """A copy of the document with plain tag names (a client may send it inside Twinfield's namespace)."""
-    plain = copy.deepcopy(root)
-    plain.tail = None
+def _without_namespaces(root: etree._Element, in_place: bool = False) -> etree._Element:
+    """The document with plain tag names (a client may send it inside Twinfield's namespace): a copy, or with
+    ``in_place`` (a document parsed for this call alone) the document itself."""
+    if in_place:
+        plain = root
+    else:
+        plain = copy.deepcopy(root)
+        plain.tail = None
     for el in plain.iter():
         if isinstance(el.tag, str) and el.tag.startswith("{"):
             el.tag = etree.QName(el).localname

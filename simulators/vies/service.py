@@ -100,7 +100,8 @@ class ViesSimulator(Simulator):
             self.app = SoapApp(self.model, self.config, self.ctx.journal)
             listener = HTTPListener("koppelsim-vies-soap", self.ctx.config.host,
                                     self.ctx.config.port(self.config.port), self.app,
-                                    max_body_bytes=self.config.max_body_bytes, clock=self.ctx.clock)
+                                    max_body_bytes=self.config.max_body_bytes, clock=self.ctx.clock,
+                                    one_cpu=self.ctx.config.http_cpu == "one")
             listener.start()
             self.listener = listener
         url = self.listener.url

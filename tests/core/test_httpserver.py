@@ -130,3 +130,33 @@ def test_requests_are_served_concurrently(listener):
 def test_max_body_must_be_positive():
     with pytest.raises(ValueError, match="max_body_bytes must be positive"):
         HTTPListener("bad", "127.0.0.1", 0, echo_app, max_body_bytes=0)
+
+
+def _affinity_app(environ, start_response):
+    """Answers with the CPUs the thread serving this request may run on."""
+    import os
+
+    reply = ",".join(str(cpu) for cpu in sorted(os.sched_getaffinity(0))).encode()
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(reply)))])
+    return [reply]
+
+
+@pytest.mark.parametrize("one_cpu", [True, False])
+def test_connection_threads_share_one_cpu_only_when_asked(one_cpu):
+    import os
+
+    from simulators.core.affinity import shared_cpu
+
+    if not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("pinning needs Linux and at least two CPUs to choose from")
+    server = HTTPListener("test-http-cpu", "127.0.0.1", 0, _affinity_app, one_cpu=one_cpu)
+    server.start()
+    try:
+        with requests.Session() as session:  # two requests on one kept-alive connection, and a second one
+            answers = [session.get(server.url + "/", timeout=TIMEOUT).text for _ in range(2)]
+        answers.append(requests.get(server.url + "/", timeout=TIMEOUT, headers={"Connection": "close"}).text)
+    finally:
+        server.stop()
+    everything = ",".join(str(cpu) for cpu in sorted(os.sched_getaffinity(0)))
+    assert answers == [str(shared_cpu()) if one_cpu else everything] * 3
+    assert ",".join(str(cpu) for cpu in sorted(os.sched_getaffinity(0))) == everything  # the test's thread: free

@@ -74,6 +74,10 @@ def test_a_booking_that_fails_half_way_leaves_nothing_behind(tw, customer, sales
                     raise Boom("the disk is full")
             return self.db.execute(sql, *args)
 
+        def executemany(self, sql, rows):  # row by row, so the second line fails after the first is written
+            for row in rows:
+                self.execute(sql, row)
+
     monkeypatch.setattr(tw.model.transactions.store, "transaction", failing_transaction)
     with pytest.raises(Boom):
         tw.model.transactions.post(tw.model.directory.caller("KOPPELSIM", "koppeling"),
