@@ -22,13 +22,30 @@ _chosen: list[int | None] = []  # the one CPU, chosen once per process (empty: n
 
 
 def shared_cpu() -> int | None:
-    """The CPU every pinned thread of this process runs on; None when pinning is not possible or pointless."""
+    """The CPU every pinned thread of this process runs on; None when pinning is not possible or pointless.
+
+    Chosen once, when the first connection comes: the CPU its thread runs on then, where the operating
+    system placed it by the load it saw. So several simulator processes on one machine (instances side by
+    side, pytest-xdist workers) do not all crowd onto the same CPU, as a fixed choice would make them."""
     with _lock:
         if not _chosen:
             allowed = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set()
-            # [CHOSEN] the lowest CPU the process may use: one fixed choice, so every listener shares it
-            _chosen.append(min(allowed) if len(allowed) > 1 and hasattr(os, "sched_setaffinity") else None)
+            if len(allowed) < 2 or not hasattr(os, "sched_setaffinity"):
+                _chosen.append(None)
+            else:
+                current = _current_cpu()
+                _chosen.append(current if current in allowed else min(allowed))
         return _chosen[0]
+
+
+def _current_cpu() -> int | None:
+    """The CPU the calling thread runs on (field 39 of /proc/thread-self/stat), None where unknown."""
+    try:
+        with open("/proc/thread-self/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+        return int(fields[36])  # field 39 counted from 1; the first two (pid, comm) are before ")"
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def keep_on_shared_cpu() -> bool:

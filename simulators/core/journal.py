@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import json.encoder
+import logging
 import sqlite3
 import threading
 import time
@@ -19,6 +20,8 @@ from typing import Any, Callable, Iterable, Mapping
 
 from .clock import UTC, Clock, format_instant
 from .matching import closeness, difference, matches
+
+log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS journal (
@@ -163,13 +166,23 @@ class Journal:
         return rows
 
     def _flush_regularly(self) -> None:
+        failing = False
         while True:
             self._wake.wait(FLUSH_SECONDS)
             self._wake.clear()
             with self._db_lock:
                 if self._closed.is_set():
                     return
-                self._flush()
+                try:
+                    self._flush()
+                except Exception:  # (the batch is pending again) this thread must live on: it writes every batch
+                    if not failing:
+                        log.exception("journal: writing entries failed; retrying every %s s", FLUSH_SECONDS)
+                    failing = True
+                    continue
+                if failing:
+                    log.warning("journal: entries are written again")
+                    failing = False
 
     def entries(
         self,

@@ -11,6 +11,7 @@ parsed once.
 
 from __future__ import annotations
 
+import re
 from typing import Mapping
 
 from lxml import etree
@@ -43,11 +44,22 @@ def attribute_escape(value: str) -> str:
 
 
 def attributes(attrs: Mapping[str, object] | None) -> str:
-    """Attributes as written inside a start tag (`` name="value"``...): made once where they repeat."""
+    """Attributes as written inside a start tag (`` name="value"``...): made once where they repeat.
+
+    A name in a namespace (``{uri}name``, e.g. a client's ``xml:lang`` copied onto the answer) needs a
+    prefix and maybe its declaration: those few are written by lxml itself, so they come out as before."""
     if not attrs:
         return ""
+    if any(name.startswith("{") for name in attrs):
+        return _lxml_attributes(attrs)
     return "".join(f' {name}="{"" if value is None else attribute_escape(str(value))}"'
                    for name, value in attrs.items())
+
+
+def _lxml_attributes(attrs: Mapping[str, object]) -> str:
+    element = etree.Element("a", {name: "" if value is None else str(value) for name, value in attrs.items()})
+    written = etree.tostring(element, encoding="unicode")  # <a xmlns:ns0="..." ns0:b="..."/>
+    return written[len("<a"):-len("/>")]
 
 
 class XmlText:
@@ -96,7 +108,13 @@ class XmlText:
     def text(self) -> str:
         if self._open:
             raise ValueError(f"unclosed elements: {', '.join(self._open)}")
-        return "".join(self._parts)
+        written = "".join(self._parts)
+        # One scan of the whole text for what XML cannot hold (a control character stored through the admin
+        # API, say): refused as lxml refuses it, rather than answered as a document no client can read.
+        bad = _NOT_XML.search(written)
+        if bad is not None:
+            raise ValueError(f"not allowed in XML: U+{ord(bad.group()):04X}")
+        return written
 
     def rendered(self, root_attrib: Mapping[str, str]) -> "Rendered":
         """The whole text as an answer; ``root_attrib`` are the root's attributes (as given to ``open``)."""
@@ -104,6 +122,8 @@ class XmlText:
 
 
 _CONSTANTS: dict[tuple[str, str], str] = {}
+# The characters XML 1.0 does not allow (Char production): C0 controls but tab, LF and CR; surrogates; FFFE/FFFF
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 class Rendered:

@@ -160,3 +160,20 @@ def test_connection_threads_share_one_cpu_only_when_asked(one_cpu):
     everything = ",".join(str(cpu) for cpu in sorted(os.sched_getaffinity(0)))
     assert answers == [str(shared_cpu()) if one_cpu else everything] * 3
     assert ",".join(str(cpu) for cpu in sorted(os.sched_getaffinity(0))) == everything  # the test's thread: free
+
+
+def test_the_shared_cpu_is_the_one_the_first_connection_ran_on(monkeypatch):
+    import os
+
+    from simulators.core import affinity
+
+    if not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("pinning needs Linux and at least two CPUs to choose from")
+    allowed = sorted(os.sched_getaffinity(0))
+    assert affinity._current_cpu() in allowed  # what /proc says for the calling thread
+    monkeypatch.setattr(affinity, "_chosen", [])  # as in a fresh process
+    monkeypatch.setattr(affinity, "_current_cpu", lambda: allowed[-1])
+    assert affinity.shared_cpu() == allowed[-1]  # not always the lowest: processes side by side spread out
+    monkeypatch.setattr(affinity, "_chosen", [])
+    monkeypatch.setattr(affinity, "_current_cpu", lambda: None)  # unknown: the lowest allowed
+    assert affinity.shared_cpu() == allowed[0]

@@ -247,3 +247,39 @@ def test_a_full_batch_is_written_without_anyone_reading(batch_journal, tmp_path)
         real_sleep(0.01)
     assert written == FLUSH_AT
     assert [e["i"] for e in journal.entries(kind="test.batch")] == list(range(FLUSH_AT))
+
+
+def test_the_journal_thread_lives_on_after_a_failed_write_and_writes_the_batch_again(tmp_path):
+    clock = VirtualClock("2026-11-20T08:00:00Z")
+    journal = Journal(tmp_path / "journal.db", clock)
+    real = journal._db
+
+    class FailsOnce:  # the first batch meets a full disk, say; the next attempt succeeds
+        failed = False
+
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def executemany(self, *args):
+            if not FailsOnce.failed:
+                FailsOnce.failed = True
+                raise sqlite3.OperationalError("database or disk is full")
+            return real.executemany(*args)
+
+    journal._db = FailsOnce()
+    try:
+        for i in range(FLUSH_AT):  # a full batch: the journal's thread is woken to write it
+            journal.record("cbftp", "test.retry", f"s{i}", i=i)
+        deadline = monotonic() + WAIT_SECONDS
+        written = 0
+        while monotonic() < deadline:
+            with sqlite3.connect(tmp_path / "journal.db") as db:  # another reader: entries() would flush
+                (written,) = db.execute("SELECT COUNT(*) FROM journal WHERE kind = 'test.retry'").fetchone()
+            if written == FLUSH_AT:
+                break
+            real_sleep(0.01)
+        assert FailsOnce.failed and written == FLUSH_AT
+        assert journal._flusher.is_alive()
+    finally:
+        journal._db = real
+        journal.close()

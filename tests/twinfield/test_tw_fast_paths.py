@@ -188,3 +188,33 @@ def _envelope(tw, xml: str, token: str) -> bytes:
             f'<soap:Header><Header xmlns="http://www.twinfield.com/"><AccessToken>{token}</AccessToken>'
             f"<CompanyCode>NLA000001</CompanyCode></Header></soap:Header><soap:Body>{body}</soap:Body>"
             f"</soap:Envelope>").encode()
+
+
+@pytest.mark.parametrize("operation", ["ProcessXmlString", "ProcessXmlDocument", "batch"])
+def test_a_client_attribute_in_a_namespace_is_answered_as_lxml_writes_it(tw, soap, customer, sales_xml, operation):
+    from lxml import etree
+
+    tns = "http://www.twinfield.com/"
+    xml = sales_xml(f"NS-{operation}", attrs='xml:lang="nl" xmlns:x="urn:x" x:ref="abc"')
+    if operation == "batch":
+        xml = f"<transactions>{xml}</transactions>"
+    if operation == "ProcessXmlDocument":
+        body = f'<ProcessXmlDocument xmlns="{tns}"><xmlRequest>{xml}</xmlRequest></ProcessXmlDocument>'
+    else:
+        body = soap.process_string(xml)
+    answer = tw.post("processxml", soap.envelope(body, tw.token(), "NLA000001"))
+    assert answer.status_code == 200, answer.text[:500]
+    holder = etree.fromstring(answer.content).find(f".//{{{tns}}}{'ProcessXmlDocument' if operation == 'ProcessXmlDocument' else 'ProcessXmlString'}Result")
+    result = holder[0] if operation == "ProcessXmlDocument" else etree.fromstring(holder.text.encode())
+    booked = result if result.tag == "transaction" else result[0]
+    assert booked.get("result") == "1"
+    assert booked.get("{http://www.w3.org/XML/1998/namespace}lang") == "nl" and booked.get("{urn:x}ref") == "abc"
+
+
+def test_a_name_xml_cannot_hold_gets_twinfields_fault_not_an_unreadable_answer(tw, soap, sales_xml):
+    from lxml import etree
+
+    tw.model.put_dimension(Dimension("DEB", "4000", "Jan\x0bJansen", email="jan@example.com"))
+    answer = tw.post("processxml", soap.envelope(soap.process_string(sales_xml("CTRL-1")), tw.token(), "NLA000001"))
+    etree.fromstring(answer.content)  # whatever the answer, a client can read it
+    assert answer.status_code == 500 and b"Unexpected exception" in answer.content  # as lxml refused it before

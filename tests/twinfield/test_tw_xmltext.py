@@ -87,3 +87,25 @@ def test_a_processxmlstring_answer_written_directly_is_the_envelope_lxml_writes(
     response = soap.operation_response("ProcessXmlString")
     soap.child(response, "ProcessXmlStringResult", text)
     assert soap.text_result_envelope(version, "ProcessXmlString", text) == soap.envelope(version, response)
+
+
+def test_attributes_in_a_namespace_are_written_as_lxml_writes_them():
+    attrs = {"{http://www.w3.org/XML/1998/namespace}lang": "nl", "result": "1", "{urn:x}ref": 'a"b'}
+    out = XmlText()
+    out.open("transaction", attributes(attrs))
+    out.leaf("number", "202600001")
+    out.close()
+    root = etree.Element("transaction", attrs)
+    etree.SubElement(root, "number").text = "202600001"
+    assert out.text() == etree.tostring(root, encoding="unicode")
+    assert etree.tostring(out.rendered(attrs).element(), encoding="unicode") == out.text()
+
+
+@pytest.mark.parametrize("bad", ["\x00", "\x0b", "\x1f", "\ufffe", "\ud800"])
+def test_what_xml_cannot_hold_is_refused_as_lxml_refuses_it(bad):
+    with pytest.raises(ValueError):
+        etree.Element("name").text = f"Jan{bad}Jansen"  # lxml's refusal, which the writer matches
+    out = XmlText()
+    out.leaf("name", f"Jan{bad}Jansen")
+    with pytest.raises(ValueError, match="not allowed in XML"):
+        out.text()
