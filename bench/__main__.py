@@ -1,4 +1,4 @@
-"""``python -m bench [--quick] [--only startup|throughput|scenarios|cb|http]`` — see bench/__init__.py (and
+"""``python -m bench [--quick] [--only startup|throughput|scenarios|cb|http|hub|koppeling]`` — see bench/__init__.py (and
 bench/cb.py for the CB part).
 
 Exit status: 0 when every measurement was taken and every submission was answered exactly once;
@@ -19,9 +19,10 @@ from pathlib import Path
 
 from . import cb, http, reference, report, scenarios, startup, throughput
 from . import hub as hub_bench
+from . import koppeling as koppeling_bench
 from .workload import make_workload
 
-PHASES = ("startup", "throughput", "scenarios", "cb", "http", "hub")
+PHASES = ("startup", "throughput", "scenarios", "cb", "http", "hub", "koppeling")
 TMPFS = "/dev/shm"
 
 
@@ -86,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
             _attempt(results, "http", lambda: http.run(workdir / "http", progress, args.quick))
         if "hub" in wanted:  # 1,000 messages from 50 tenants (200 with --quick), printed below the table
             _attempt(results, "hub", lambda: hub_bench.run(200 if args.quick else 1000, 50, workdir / "hub", progress))
+        if "koppeling" in wanted:  # 1,000 generated shop orders and their payments (200 with --quick)
+            _attempt(results, "koppeling", lambda: koppeling_bench.run(200 if args.quick else koppeling_bench.ORDERS,
+                                                                       workdir / "koppeling", progress))
     finally:
         if args.keep:
             progress(f"kept {workdir}")
@@ -101,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"file system for state and served folders: {args.fs}")
     if "hub" in results:
         print(hub_bench.describe(results["hub"]))
+    if "koppeling" in results:
+        print(koppeling_bench.describe(results["koppeling"]))
     for part, message in results["failures"].items():
         print(f"\n{part}: NOT MEASURED — {message}")
     print(f"\nJSON: {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")

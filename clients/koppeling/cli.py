@@ -1,9 +1,9 @@
-"""``koppelsim koppeling connect|run|payments|status|errors|detail|retry|dashboard`` - the koppeling from the
-command line.
+"""``koppelsim koppeling connect|sync|run|payments|status|errors|detail|retry|dashboard`` - the koppeling from
+the command line.
 
 ``run`` syncs orders every ``sync_interval`` and runs payments ``payment_runs_per_day`` times a day, on one
 clock (real time; ``--at`` fixes it, for scripted runs); a run that fails is logged and the next interval
-tries again. ``run --once`` is one sync and, when due, nothing more. ``retry`` waits for a run of another
+tries again. ``sync`` (or ``run --once``) is one sync now, and nothing more. ``retry`` waits for a run of another
 process on the same state file to end (``lock_timeout``). State lives in one SQLite file (``--state``):
 kill the process at any moment and start it again.
 """
@@ -29,6 +29,7 @@ def add_koppeling_commands(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--at", default=None, help=argparse.SUPPRESS)  # a fixed clock, for scripted runs
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     actions.add_parser("connect", help="log in to Twinfield once (OAuth) and keep the tokens")
+    actions.add_parser("sync", help="post every new order (or invoice) now, once")
     run = actions.add_parser("run", help="sync orders and run payments on the clock, until stopped")
     run.add_argument("--once", action="store_true", help="one sync, then stop")
     actions.add_parser("payments", help="one payment run now")
@@ -69,10 +70,14 @@ def _connect(koppeling: Koppeling, args: argparse.Namespace) -> int:
     return 0
 
 
+def _sync(koppeling: Koppeling, args: argparse.Namespace) -> int:
+    print(json.dumps(koppeling.sync()))
+    return 0
+
+
 def _run(koppeling: Koppeling, args: argparse.Namespace) -> int:
     if args.once:
-        print(json.dumps(koppeling.sync()))
-        return 0
+        return _sync(koppeling, args)
     run_forever(koppeling, real_sleep)
     return 0  # pragma: no cover - only a signal ends it
 
@@ -183,5 +188,5 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-_ACTIONS = {"connect": _connect, "run": _run, "payments": _payments, "status": _status, "errors": _errors,
+_ACTIONS = {"connect": _connect, "sync": _sync, "run": _run, "payments": _payments, "status": _status, "errors": _errors,
             "detail": _detail, "retry": _retry, "dashboard": _dashboard}

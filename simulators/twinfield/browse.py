@@ -80,12 +80,24 @@ class Browser:
         self.store = store
         self.ledger = ledger
 
-    def rows(self, office: str, code: str) -> list[dict]:
+    def rows(self, office: str, code: str, columns: list[dict] = ()) -> list[dict]:
+        """The office's lines as rows of browse ``code``. ``columns``' ``equal`` filters on a few text fields
+        are applied in SQL already (the caller still applies every filter): a look-up by invoice number
+        must not make a row of every line of the office (it did: a koppeling's run over 1,000 orders spent
+        nearly all its time here)."""
         level2 = BROWSE_CODES[code]
+        where, args = ["t.office=?"], [office]
+        for column in columns:
+            sql = _EQUAL_IN_SQL.get(column.get("field") or "")
+            low = (column.get("from") or "").strip()
+            if sql and (column.get("operator") or "").strip().lower() == "equal" and low and "$DEFAULT$" not in (
+                    low, (column.get("to") or "").strip()):
+                where.append(sql)
+                args.append(low)
         raw = self.store.query_dicts(
             "SELECT t.office, t.code, t.number, t.date, t.period, t.currency, t.location, t.modified_at, t.user, "
             "t.duedate, t.header, t.invoicenumber AS head_inv, l.* FROM tw_lines l JOIN tw_transactions t ON t.id = l.txn "
-            "WHERE t.office=? ORDER BY t.code, t.number, l.id", (office,))
+            f"WHERE {' AND '.join(where)} ORDER BY t.code, t.number, l.id", args)
         rows = []
         for r in raw:
             relation = self.ledger.find(office, r["dim2"], 2) if r["dim2"] else None
@@ -99,6 +111,12 @@ class Browser:
                          "dim2name": relation["name"] if relation else "",
                          "modified": r["modified_at"].replace("-", "").replace(":", "").replace("T", "")[:14]})
         return rows
+
+
+# Text fields whose cell is exactly this SQL expression (see _FIELDS): an ``equal`` filter on them selects the
+# same rows in SQL as ``matches`` does afterwards.
+_EQUAL_IN_SQL = {"fin.trs.head.code": "t.code = ?", "fin.trs.line.dim2": "l.dim2 = ?",
+                 "fin.trs.line.invnumber": "COALESCE(NULLIF(l.invoicenumber, ''), t.invoicenumber) = ?"}
 
 
 def matches(row: dict, column: dict) -> bool:

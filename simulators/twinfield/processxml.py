@@ -310,7 +310,7 @@ class ProcessXml:
         if problem:
             return marked_copy(el, [Issue((), problem)])
         browser: Browser = self.model.browser
-        rows = [r for r in browser.rows(office.code, code) if all(matches(r, c) for c in columns)]
+        rows = [r for r in browser.rows(office.code, code, columns) if all(matches(r, c) for c in columns)]
         sort = leaf_text(el.find("sort"), "field")
         if sort:
             rows.sort(key=lambda r: cell(r, sort.strip())[0])

@@ -4,6 +4,7 @@ it waits for Twinfield's answer to its booking."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -101,3 +102,18 @@ def test_a_koppeling_killed_with_sigkill_mid_booking_posts_nothing_twice(world):
     assert len(world.bookings()) == 1 and len(world.tw.dimensions("NLA000001", "DEB")) == 1
     [posted] = koppeling.reporting()
     assert posted["id"] == f"order-{order['id']}" and posted["twinfield"]["number"] == "202600001"
+
+
+def test_the_sync_command_posts_the_shops_orders_once(world):
+    world.order(rows=[{"price": 121.00, "tax": 21}], **ROWS)
+    world.order(rows=[{"price": 60.50, "tax": 21}], **ROWS)
+    config = world.workdir / "koppeling.yaml"
+    config.write_text(yaml.safe_dump(world.settings()), encoding="utf-8")
+    command = [sys.executable, "-m", "simulators", "koppeling", "--config", str(config), "--state",
+               str(world.workdir / "koppeling.db"), "--at", world.clock.now().isoformat(), "sync"]
+    first = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout) == {"posted": 2, "errors": 0, "settled": 0, "skipped": 0}
+    again = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert json.loads(again.stdout) == {"posted": 0, "errors": 0, "settled": 0, "skipped": 2}
+    assert sorted(b["lines"][0]["value"] for b in world.bookings()) == ["121.00", "60.50"]

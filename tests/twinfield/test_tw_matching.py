@@ -158,3 +158,26 @@ def test_an_amount_option_that_is_no_amount_is_a_finder_message_not_a_crash(tw, 
     assert refused.value.message == "InvalidDecimalOptionValue: De waarde abc van optie openvalue is geen bedrag."
     found = client.search("IVT", "*", options={"openvalue": "121"})
     assert found.rows == [["F1", "121.00", "4000", "Jan Jansen", "D"]]
+
+
+@pytest.mark.parametrize("field, value", [("fin.trs.line.invnumber", "E2"), ("fin.trs.head.code", "MEMO"),
+                                          ("fin.trs.line.dim2", "4000"), ("fin.trs.line.invnumber", "none-such")])
+def test_an_equal_filter_selects_the_same_rows_as_the_same_bounds_between(tw, customer, field, value):
+    """``equal`` on these fields is applied in SQL first (browse.py): the answer must be the one ``between``
+    with the same bounds gives, which is filtered row by row only."""
+    client = tw.client()
+    for invoice in ("E1", "E2", "E3"):
+        sale(client, invoice)
+    payment(client, "E2")
+
+    def browse(operator: str) -> list[list[str]]:
+        root = tw.process(
+            '<columns code="000"><column><field>fin.trs.head.office</field><operator>equal</operator>'
+            f"<from>NLA000001</from></column><column><field>{field}</field><operator>{operator}</operator>"
+            f"<from>{value}</from><to>{value}</to><visible>true</visible></column>"
+            "<column><field>fin.trs.head.number</field><visible>true</visible></column></columns>")
+        assert root.get("result") == "1"
+        return [[el.text for el in tr.find("key")] for tr in root.findall("tr")]
+
+    assert browse("equal") == browse("between")
+    assert bool(browse("equal")) == (value != "none-such")
