@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from ..core.store import Store
 from .ledger import Ledger
@@ -80,7 +80,7 @@ class Browser:
         self.store = store
         self.ledger = ledger
 
-    def rows(self, office: str, code: str, columns: list[dict] = ()) -> list[dict]:
+    def rows(self, office: str, code: str, columns: Sequence[dict] = ()) -> list[dict]:
         """The office's lines as rows of browse ``code``. ``columns``' ``equal`` filters on a few text fields
         are applied in SQL already (the caller still applies every filter): a look-up by invoice number
         must not make a row of every line of the office (it did: a koppeling's run over 1,000 orders spent
@@ -90,7 +90,8 @@ class Browser:
         for column in columns:
             sql = _EQUAL_IN_SQL.get(column.get("field") or "")
             low = (column.get("from") or "").strip()
-            if sql and (column.get("operator") or "").strip().lower() == "equal" and low and "$DEFAULT$" not in (
+            # (the operator read exactly as ``matches`` reads it: what it takes for no filter is no filter here)
+            if sql and (column.get("operator") or "none").lower() == "equal" and low and "$DEFAULT$" not in (
                     low, (column.get("to") or "").strip()):
                 where.append(sql)
                 args.append(low)

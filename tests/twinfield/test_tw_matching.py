@@ -181,3 +181,15 @@ def test_an_equal_filter_selects_the_same_rows_as_the_same_bounds_between(tw, cu
 
     assert browse("equal") == browse("between")
     assert bool(browse("equal")) == (value != "none-such")
+
+
+def test_an_operator_browse_does_not_know_filters_nothing_also_with_spaces_around_it(tw, customer):
+    client = tw.client()
+    sale(client, "F1")
+    sale(client, "F2")
+    root = tw.process(
+        '<columns code="000"><column><field>fin.trs.head.office</field><operator>equal</operator>'
+        "<from>NLA000001</from></column><column><field>fin.trs.line.invnumber</field><operator> equal </operator>"
+        "<from>F1</from><visible>true</visible></column></columns>")
+    assert root.get("result") == "1"
+    assert {tr.find("key/number").text for tr in root.findall("tr")} == {"202600001", "202600002"}
