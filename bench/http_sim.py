@@ -19,12 +19,11 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import requests
-import yaml
 
 from simulators.ccvshop.auth import Keys, digest, format_x_date
 
 from .http_wrk import INVOICE_MARK
-from .procs import HOST, PYTHON, BenchError, Child, free_port, http_json, wait_http_ok
+from .procs import HOST, BenchError, Child, free_port, http_json, spawn_sim
 
 SHOP_ORDERS = 25
 OFFICE, CUSTOMER = "NLA000001", "4000"
@@ -76,18 +75,11 @@ def start(workdir: Path, label: str = "koppelsim-http") -> HTTPSim:
                     "seed_orders": SHOP_ORDERS},
         **{name: {"enabled": False} for name in ("digipoort", "cbftp", "vies", "mailbox")},
     }
-    config_path = workdir / f"{label}.yaml"
-    config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-    child = Child([PYTHON, "-m", "simulators", "sim", "--state-dir", str(workdir / f"{label}-state"),
-                   "--admin-port", str(admin), "--port-offset", "0", "--config", str(config_path)],
-                  workdir / f"{label}.log")
+    child = spawn_sim(workdir, label, config)
     sim = HTTPSim(child, admin, twinfield, ccv)
     try:
-        wait_http_ok(f"http://{HOST}:{admin}/readyz", child, timeout=60.0)
-        keys = next(c for e in sim.api("GET", "/api/endpoints") if e["simulator"] == "ccvshop"
-                    for c in e["credentials"] if "secret_key" in c)
-        sim.public_key, sim.secret_key = keys["public_key"], keys["secret_key"]
-        _wait_for_orders(sim)
+        sim.public_key, sim.secret_key = shop_keys(admin)
+        wait_for_orders(admin, child, SHOP_ORDERS)
         sim.api("POST", "/api/twinfield/dimensions", {"type": "DEB", "code": CUSTOMER, "name": "Jan Jansen",
                                                       "office": OFFICE}, expect=201)
     except BaseException:
@@ -96,13 +88,24 @@ def start(workdir: Path, label: str = "koppelsim-http") -> HTTPSim:
     return sim
 
 
-def _wait_for_orders(sim: HTTPSim, timeout: float = 120.0) -> None:
+def shop_keys(admin: int) -> tuple[str, str]:
+    """The shop's API keys (public, secret), as the admin API lists them."""
+    status, endpoints = http_json("GET", f"http://{HOST}:{admin}/api/endpoints")
+    if status != 200:
+        raise BenchError(f"GET /api/endpoints answered {status}: {endpoints}")
+    keys = next(c for e in endpoints if e["simulator"] == "ccvshop" for c in e["credentials"] if "secret_key" in c)
+    return keys["public_key"], keys["secret_key"]
+
+
+def wait_for_orders(admin: int, child: Child, count: int, timeout: float = 120.0) -> None:
     """The shop's seed orders are generated just after start (Faker's locales load slowly)."""
     deadline = time.monotonic() + timeout
-    while len(sim.api("GET", "/api/ccvshop/orders")) < SHOP_ORDERS:
-        if time.monotonic() > deadline or not sim.child.alive():
-            raise BenchError(f"the shop did not get its {SHOP_ORDERS} orders within {timeout:.0f} s:\n"
-                             f"{sim.child.tail()}")
+    while True:
+        status, orders = http_json("GET", f"http://{HOST}:{admin}/api/ccvshop/orders")
+        if status == 200 and len(orders) >= count:
+            return
+        if time.monotonic() > deadline or not child.alive():
+            raise BenchError(f"the shop did not get its {count} orders within {timeout:.0f} s:\n{child.tail()}")
         time.sleep(0.2)
 
 

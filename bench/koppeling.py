@@ -23,9 +23,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Callable
 
-import yaml
-
-from .procs import HOST, PYTHON, BenchError, Child, RSSSampler, free_port, http_json, wait_http_ok
+from .http_sim import shop_keys, wait_for_orders
+from .procs import HOST, RSSSampler, free_port, spawn_sim
 
 ORDERS = 1000
 UNLIMITED = 1_000_000_000
@@ -104,27 +103,13 @@ def _start(workdir: Path, orders: int, progress: Callable[[str], None]) -> dict:
         "vies": {"port": vies},
         **{name: {"enabled": False} for name in ("digipoort", "cbftp", "mailbox", "hub")},
     }
-    config_path = workdir / "koppelsim.yaml"
-    config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-    child = Child([PYTHON, "-m", "simulators", "sim", "--state-dir", str(workdir / "sim-state"),
-                   "--admin-port", str(admin), "--port-offset", "0", "--config", str(config_path)],
-                  workdir / "koppelsim.log")
+    child = spawn_sim(workdir, "koppelsim", config)
     try:
-        wait_http_ok(f"http://{HOST}:{admin}/readyz", child, timeout=60.0)
         progress(f"koppeling: waiting for the shop's {orders} generated orders")
-        deadline = time.monotonic() + 600
-        while True:
-            status, found = http_json("GET", f"http://{HOST}:{admin}/api/ccvshop/orders")
-            if status == 200 and len(found) >= orders:
-                break
-            if time.monotonic() > deadline or not child.alive():
-                raise BenchError(f"the shop did not get its {orders} orders:\n{child.tail()}")
-            time.sleep(0.5)
-        status, endpoints = http_json("GET", f"http://{HOST}:{admin}/api/endpoints")
-        keys = next(c for e in endpoints if e["simulator"] == "ccvshop" for c in e["credentials"]
-                    if "secret_key" in c)
+        wait_for_orders(admin, child, orders, timeout=600)
+        public_key, secret_key = shop_keys(admin)
     except BaseException:
         child.stop()
         raise
     return {"child": child, "twinfield": f"http://{HOST}:{twinfield}", "ccvshop": f"http://{HOST}:{ccv}",
-            "vies": f"http://{HOST}:{vies}", "public_key": keys["public_key"], "secret_key": keys["secret_key"]}
+            "vies": f"http://{HOST}:{vies}", "public_key": public_key, "secret_key": secret_key}

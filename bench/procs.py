@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable  # the venv's interpreter: children import exactly what the benchmark imports
@@ -184,3 +185,21 @@ def rss_now(pid: int) -> int | None:
         return psutil.Process(pid).memory_info().rss
     except psutil.Error:
         return None
+
+
+def spawn_sim(workdir: Path, label: str, config: dict, timeout: float = 60.0) -> Child:
+    """``koppelsim sim`` with ``config`` (written as ``{label}.yaml``; its ``admin_port`` is used), its state in
+    ``{label}-state``, once /readyz answers; stopped again when it does not get ready."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    config_path = workdir / f"{label}.yaml"
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    admin = config["admin_port"]
+    child = Child([PYTHON, "-m", "simulators", "sim", "--state-dir", str(workdir / f"{label}-state"),
+                   "--admin-port", str(admin), "--port-offset", "0", "--config", str(config_path)],
+                  workdir / f"{label}.log")
+    try:
+        wait_http_ok(f"http://{HOST}:{admin}/readyz", child, timeout=timeout)
+    except BaseException:
+        child.stop()
+        raise
+    return child

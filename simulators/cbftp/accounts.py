@@ -7,6 +7,7 @@ import os
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any, Callable, Hashable
 
 from ..core.clock import format_instant, parse_duration, parse_instant
 from ..core.errors import BadRequest, NotFound
@@ -85,25 +86,24 @@ class CBAccountBook:
 
     def ftp_root_text(self, relation_id: str) -> str:
         """``ftp_root`` as text (an FTP login's home folder), made once per account."""
-        cache: dict = self.__dict__.setdefault("_root_texts", {})
-        text = cache.get(relation_id)
-        if text is None:
-            if len(cache) > 10_000:
-                cache.clear()
-            # (joined as text: building a Path costs more than the look-up it saves)
-            text = cache[relation_id] = os.path.join(self.__dict__.setdefault("_root_text", str(self.root)),
-                                                     "accounts", relation_id)
-        return text
+        # (joined as text: building a Path costs more than the look-up it saves)
+        return self._kept("_root_texts", relation_id,
+                          lambda: os.path.join(str(self.root), "accounts", relation_id))
 
     def folder(self, relation_id: str, name: str) -> Path:
-        # Asked several times per FTP session; a Path costs microseconds to build, a look-up nothing.
-        cache: dict = self.__dict__.setdefault("_folder_paths", {})
-        path = cache.get((relation_id, name))
-        if path is None:
-            if len(cache) > 10_000:
-                cache.clear()
-            path = cache[(relation_id, name)] = self.ftp_root(relation_id) / relation_id / name
-        return path
+        return self._kept("_folder_paths", (relation_id, name),
+                          lambda: self.ftp_root(relation_id) / relation_id / name)
+
+    def _kept(self, cache: str, key: Hashable, make: Callable[[], Any]) -> Any:
+        """``make()`` once per key: paths asked several times per FTP session cost microseconds to build and
+        nothing to look up (at most 10,000 kept per cache)."""
+        kept: dict = self.__dict__.setdefault(cache, {})
+        value = kept.get(key)
+        if value is None:
+            if len(kept) > 10_000:
+                kept.clear()
+            value = kept[key] = make()
+        return value
 
     def login_account(self, login: str, password: str) -> CBAccount | None:
         """``check_login`` from the accounts kept in memory (what every FTP login asks)."""

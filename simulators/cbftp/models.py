@@ -94,14 +94,7 @@ class CBModel(CBAccountBook, FindingBook, Outbox):
             self.store.move(path, archived)
 
     def _archive_folder(self, relation_id: str) -> Path:
-        # (kept per account, as ``folder``: a Path costs microseconds to build, a look-up nothing)
-        cache: dict = self.__dict__.setdefault("_archive_folders", {})
-        folder = cache.get(relation_id)
-        if folder is None:
-            if len(cache) > 10_000:
-                cache.clear()
-            folder = cache[relation_id] = self.archive / relation_id
-        return folder
+        return self._kept("_archive_folders", relation_id, lambda: self.archive / relation_id)
 
     def _take_order(self, relation_id: str, name: str, path: Path, fingerprint: Fingerprint,
                     session: str | None) -> None:
