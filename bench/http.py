@@ -1,6 +1,8 @@
 """The HTTP benchmark (issue 4, "Speed"): requests/s and p99 of Twinfield ``ProcessXmlString`` (each request
 books a new sales transaction) and of CCV Shop ``GET orders/`` (HMAC-verified), measured with wrk, against
-WireMock serving a static stub of the very same answers, in the same run.
+WireMock serving a static stub of the very same answers, in the same run. A third pair serves the Twinfield
+answer as a static stub on koppelsim's own listener (bench/static_http.py) against WireMock's: it tells how
+much of the Twinfield ratio is the serving stack and how much the stateful booking behind it.
 
 Per target: one warm-up run against each server (WireMock's JIT and koppelsim's caches), then rounds of
 koppelsim and WireMock back to back, which one goes first alternating, so a busy minute on the shared
@@ -14,13 +16,14 @@ shared machine overwrite latest.json.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Callable
 
 from . import http_sim, http_wrk
-from .http_wiremock import WireMock, skip_reason, write_stub
-from .procs import BenchError, RSSSampler
+from .http_wiremock import WireMock, skip_reason, stub_headers, write_stub
+from .procs import HOST, PYTHON, BenchError, Child, RSSSampler, free_port, wait_http_ok
 from .report import RESULTS, environment, write_json
 
 GOAL_RATIO = 1.0
@@ -38,7 +41,7 @@ def run(workdir: Path, progress: Callable[[str], None], quick: bool = False, sec
     workdir.mkdir(parents=True, exist_ok=True)
     progress("http: starting koppelsim (Twinfield + CCV Shop) and WireMock")
     sim = http_sim.start(workdir)
-    wiremock = None
+    wiremock = static = None
     try:
         template = http_sim.twinfield_template(sim)
         body_file = workdir / "twinfield-request.xml"
@@ -50,18 +53,24 @@ def run(workdir: Path, progress: Callable[[str], None], quick: bool = False, sec
                    tw_answer.content)
         write_stub(stubs, "orders.json", "GET", http_sim.CCV_PATH, 200, dict(ccv_answer.headers), ccv_answer.content)
         wiremock = WireMock(stubs, workdir / "wiremock.log")
+        static = _static_listener(workdir, stubs / "__files" / "processxml.xml", stub_headers(dict(tw_answer.headers)))
 
         scripts = {"twinfield": workdir / "twinfield.lua", "ccvshop": workdir / "ccvshop.lua"}
         scripts["twinfield"].write_text(http_wrk.TWINFIELD_LUA, encoding="utf-8")
         scripts["ccvshop"].write_text(http_wrk.CCV_LUA, encoding="utf-8")
-        window = (WARM_UP_SECONDS + load.seconds * rounds) * 2 * 2 + 120  # both targets, both servers, slack
+        scripts["static"] = scripts["twinfield"]
+        window = (WARM_UP_SECONDS + load.seconds * rounds) * 2 * 3 + 120  # all targets, both servers, slack
         envs = {"twinfield": {"KOPPELSIM_BODY": str(body_file), "KOPPELSIM_PATH": http_sim.TWINFIELD_PATH},
                 "ccvshop": {"KOPPELSIM_PATH": http_sim.CCV_PATH, "KOPPELSIM_PUBLIC": sim.public_key,
                             "KOPPELSIM_SIGNATURES": http_sim.signatures(sim, window)}}
+        envs["static"] = envs["twinfield"]
         urls = {"twinfield": {"koppelsim": sim.twinfield_url(), "wiremock": wiremock.url(http_sim.TWINFIELD_PATH)},
-                "ccvshop": {"koppelsim": sim.ccv_url(), "wiremock": wiremock.url(http_sim.CCV_PATH)}}
+                "ccvshop": {"koppelsim": sim.ccv_url(), "wiremock": wiremock.url(http_sim.CCV_PATH)},
+                "static": {"koppelsim": f"http://{HOST}:{static[1]}{http_sim.TWINFIELD_PATH}",
+                           "wiremock": wiremock.url(http_sim.TWINFIELD_PATH)}}
         sizes = {"twinfield": {"request_bytes": len(template), "response_bytes": len(tw_answer.content)},
                  "ccvshop": {"request_bytes": 0, "response_bytes": len(ccv_answer.content)}}
+        sizes["static"] = sizes["twinfield"]
 
         results: dict = {"wrk": {"threads": load.threads, "connections": load.connections, "seconds": load.seconds,
                                  "keep_alive": True},
@@ -69,7 +78,7 @@ def run(workdir: Path, progress: Callable[[str], None], quick: bool = False, sec
         sampler = RSSSampler(sim.pid).start()
         cpu_before = sampler.cpu_seconds()
         labels = iter(range(1, 10_000))
-        for target in ("twinfield", "ccvshop"):
+        for target in ("twinfield", "ccvshop", "static"):
             warm = http_wrk.Load(load.threads, load.connections, WARM_UP_SECONDS)
             for server in ("koppelsim", "wiremock"):
                 progress(f"http: {target}, warming up {server}")
@@ -92,9 +101,24 @@ def run(workdir: Path, progress: Callable[[str], None], quick: bool = False, sec
         write_json({"http": results, "environment": environment()}, RESULTS / "http.json")
         return results
     finally:
+        if static is not None:
+            static[0].stop()
         if wiremock is not None:
             wiremock.stop()
         sim.stop()
+
+
+def _static_listener(workdir: Path, body: Path, headers: dict[str, str]) -> tuple[Child, int]:
+    """bench/static_http.py serving ``body``: koppelsim's serving stack without a simulator behind it."""
+    port = free_port()
+    child = Child([PYTHON, "-m", "bench.static_http", str(port), str(body), json.dumps(list(headers.items()))],
+                  workdir / "static-http.log")
+    try:
+        wait_http_ok(f"http://{HOST}:{port}/", child)
+    except BaseException:
+        child.stop()
+        raise
+    return child, port
 
 
 def _summary(runs: dict[str, list[dict]], sizes: dict) -> dict:

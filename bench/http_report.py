@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 LABELS = {"twinfield": "Twinfield ProcessXmlString, new sales transaction each",
-          "ccvshop": "CCV Shop GET orders/ (25 orders, HMAC checked)"}
+          "ccvshop": "CCV Shop GET orders/ (25 orders, HMAC checked)",
+          "static": "the same Twinfield answer as a static stub on koppelsim's listener (serving stack alone)"}
+GOALLESS = {"static"}  # a reference pair: it shows how much of the Twinfield ratio the serving stack explains
 
 
 def rows(results: dict) -> list[tuple[str, ...]]:
@@ -15,10 +17,12 @@ def rows(results: dict) -> list[tuple[str, ...]]:
     for target, fig in http["targets"].items():
         ours, ref = fig["koppelsim"], fig["wiremock"]
         ok = fig["ratio"] >= http["goal_ratio"] and not ours["failed_answers"]
+        verdict = "reference, no goal" if target in GOALLESS else \
+            f">= {http['goal_ratio']:.1f}x {'met' if ok else 'MISSED'}"
         out.append((f"HTTP: {LABELS[target]}, wrk -t{wrk['threads']} -c{wrk['connections']} "
                     f"{wrk['seconds']} s x {http['rounds']}",
                     f"{ours['requests_per_second']:.0f} req/s", f"WireMock {ref['requests_per_second']:.0f} req/s",
-                    f"{fig['ratio']:.2f}x", f">= {http['goal_ratio']:.1f}x {'met' if ok else 'MISSED'}"))
+                    f"{fig['ratio']:.2f}x", verdict))
         if len(fig["round_ratios"]) > 1:
             out.append(("  ratio per round (koppelsim / WireMock in the same round)", "", "",
                         " ".join(f"{r:.2f}" for r in fig["round_ratios"]), "median used above"))

@@ -40,13 +40,18 @@ def skip_reason() -> str | None:
     return None
 
 
+def stub_headers(headers: dict[str, str]) -> dict[str, str]:
+    """The headers of a captured answer that a stub repeats (the server writes the others itself)."""
+    return {k: v for k, v in headers.items() if k.lower() not in _OWN_HEADERS}
+
+
 def write_stub(root: Path, name: str, method: str, url: str, status: int, headers: dict[str, str],
                body: bytes) -> None:
     """One mapping: exactly this method and URL (path and query) answer with this status, headers and body."""
     (root / "mappings").mkdir(parents=True, exist_ok=True)
     (root / "__files").mkdir(parents=True, exist_ok=True)
     (root / "__files" / name).write_bytes(body)
-    kept = {k: v for k, v in headers.items() if k.lower() not in _OWN_HEADERS}
+    kept = stub_headers(headers)
     mapping = {"request": {"method": method, "url": url},
                "response": {"status": status, "bodyFileName": name, "headers": kept}}
     (root / "mappings" / f"{name}.json").write_text(json.dumps(mapping, indent=1), encoding="utf-8")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from lxml import etree
@@ -66,6 +66,20 @@ DEFAULT_CONTACT = {"type": "BPL", "initials": "K", "surname": "Koppelsim"}
 _LABELS = {concept: label for label, concept in BOXES.items()}
 _ENTRY_YEAR = re.compile(r"/entrypoints/bd-rpt-ob-aangifte-(\d{4})\.xsd$")
 _DECLARATION = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+
+
+_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2]|Q[1-4])$")
+
+
+def period_dates(text: str) -> tuple[date, date]:
+    """'2026-10' (a month) or '2026-Q3' (a quarter) -> its first and last day; ValueError otherwise."""
+    match = _PERIOD.match(str(text))
+    if not match:
+        raise ValueError(f"period {text!r} must look like 2026-10 (a month) or 2026-Q3 (a quarter)")
+    year, part = int(match.group(1)), match.group(2)
+    first, last = (3 * int(part[1]) - 2, 3 * int(part[1])) if part.startswith("Q") else (int(part), int(part))
+    end = date(year + (last == 12), last % 12 + 1, 1) - timedelta(days=1)
+    return date(year, first, 1), end
 
 
 def entry_point(year: int) -> str:

@@ -2,7 +2,7 @@
 
     koppelsim sim [--state-dir DIR] [--host H] [--admin-port P] [--port-offset N] [--config FILE]
     koppelsim run PATH... [--junit FILE]
-    koppelsim digipoort submit|status|follow ...
+    koppelsim digipoort submit|status|follow|example-return|meta ...
     koppelsim koppeling connect|run|payments|status|errors|detail|retry ...
     koppelsim hub tenant-create|prepare|send-receive|status|history ...
     koppelsim schema            (print the scenario JSON Schema)
@@ -14,6 +14,7 @@ import argparse
 import gc
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -52,10 +53,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `koppelsim schema | head`: the reader had enough, which is no error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the exit's flush must not fail again
+        return 0
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="koppelsim", description=__doc__.split("\n")[0].strip("` "))
+    parser = argparse.ArgumentParser(prog="koppelsim", description=__doc__.split("\n")[0].replace("``", ""))
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sim = sub.add_parser("sim", help="start every simulator and the admin API")

@@ -174,3 +174,19 @@ def test_syntax_errors_name_the_line():
 def test_str_input_is_a_programming_error():
     with pytest.raises(TypeError):
         parse_xml("<a/>", max_bytes=100, what="meta file")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32",
+                                      "utf-32-le", "utf-32-be", "cp037"])
+def test_declares_markup_reads_every_encoding_an_xml_processor_reads(encoding):
+    declaration = f'<?xml version="1.0" encoding="{encoding}"?>'
+    with_entity = f'{declaration}\n<!DOCTYPE a [<!ENTITY e "x">]><a>&e;</a>'.encode(encoding)
+    plain = f'{declaration}<!-- <!DOCTYPE in a comment --><a><![CDATA[<!ENTITY>]]></a>'.encode(encoding)
+    assert safexml.declares_markup(with_entity)
+    assert not safexml.declares_markup(plain)
+
+
+def test_declares_markup_sees_nothing_in_bytes_that_are_not_xml():
+    assert not safexml.declares_markup(b"%PDF-1.7\n<!DOCTYPE looks like markup but this is no XML>")
+    assert not safexml.declares_markup(b"\x00\x01\x02<!ENTITY binary>")
+    assert not safexml.declares_markup(b"")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -51,6 +52,25 @@ def add_digipoort_commands(sub: argparse._SubParsersAction) -> None:
 
     resume = actions.add_parser("resume", help="finish submissions a crash left half-sent")
     resume.set_defaults(run=_resume)
+
+    example = actions.add_parser("example-return", help="write a VAT return (XBRL) to submit; needs no server")
+    example.add_argument("--identity", default="001000044B37", help="the omzetbelastingnummer (default: the "
+                                                                    "simulator's example account's)")
+    example.add_argument("--period", default=None, help="2026-10 (a month) or 2026-Q3; default: last month")
+    example.add_argument("--box", action="append", default=[], metavar="LABEL=EUROS",
+                         help="a box in whole euros, repeatable (default: 1a=10000 1a_btw=2100)")
+    example.add_argument("-o", "--output", default="-", help="the file to write (default: standard output)")
+    example.set_defaults(run=_example_return)
+
+    meta = actions.add_parser("meta", help="print the meta file for a data file, for your own FTP client")
+    meta.add_argument("file", help="the data file the meta file describes (name, size, SHA-256)")
+    meta.add_argument("--berichtsoort", required=True, help="e.g. Omzetbelasting, ICP")
+    meta.add_argument("--identity", required=True, help="identiteitBelanghebbende nummer, e.g. 001000044B37")
+    meta.add_argument("--identity-type", default="Fi")
+    meta.add_argument("--rol", default="Bedrijf")
+    meta.add_argument("--aanleverkenmerk", default=None, help="your reference; Logius test-stub names work")
+    meta.add_argument("--reference", default=None, help="the contextId (default: the file name without extension)")
+    meta.set_defaults(run=_meta)
     parser.set_defaults(func=_dispatch)
 
 
@@ -70,8 +90,11 @@ def _client(args: argparse.Namespace) -> DigipoortClient:
     connection = Connection(args.host, args.port, args.user, args.password, context)
     # Real time for a developer's run against `koppelsim sim`; a fixed instant when a scenario runs
     # this command as a separate process at a moment of its virtual clock.
-    clock = FixedClock(args.at) if args.at else RealClock()
-    return DigipoortClient(connection, ClientStore(args.state), clock)
+    return DigipoortClient(connection, ClientStore(args.state), _clock(args))
+
+
+def _clock(args: argparse.Namespace) -> FixedClock | RealClock:
+    return FixedClock(args.at) if args.at else RealClock()
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -132,6 +155,55 @@ def _follow(args: argparse.Namespace) -> int:
             print("koppelsim digipoort: timed out with submissions outstanding", file=sys.stderr)
             return 1
         real_sleep(max(wait, 0))
+    return 0
+
+
+def _example_return(args: argparse.Namespace) -> int:
+    from ..xbrl import build_vat_return, period_dates, vat_box_problems
+
+    now = _clock(args).now()
+    if args.period is None:
+        last_month = now.replace(day=1) - timedelta(days=1)
+        args.period = f"{last_month.year}-{last_month.month:02d}"
+    try:
+        start, end = period_dates(args.period)
+        boxes = _boxes(args.box) if args.box else {"1a": 10000, "1a_btw": 2100}
+    except ValueError as exc:
+        raise SystemExit(f"koppelsim digipoort: {exc}") from None
+    if problems := vat_box_problems(boxes):
+        raise SystemExit(f"koppelsim digipoort: {'; '.join(problems)}")
+    payload = build_vat_return(identity=args.identity, period_start=start, period_end=end, boxes=boxes, created=now)
+    if args.output == "-":
+        sys.stdout.buffer.write(payload)
+    else:
+        Path(args.output).write_bytes(payload)
+        print(f"{args.output}: VAT return {args.period} for {args.identity}", file=sys.stderr)
+    return 0
+
+
+def _boxes(pairs: list[str]) -> dict[str, int]:
+    boxes = {}
+    for pair in pairs:
+        label, sep, euros = pair.partition("=")
+        if not sep or not euros.strip().lstrip("-").isdigit():
+            raise ValueError(f"--box {pair!r}: give LABEL=EUROS in whole euros, e.g. 1a=10000")
+        boxes[label.strip()] = int(euros)
+    return boxes
+
+
+def _meta(args: argparse.Namespace) -> int:
+    import hashlib
+
+    from .messages import build_meta
+
+    path = Path(args.file)
+    payload = path.read_bytes()
+    sys.stdout.buffer.write(build_meta(
+        context_id=args.reference or path.stem, filename=path.name, content_type="application/xml",
+        sha256=hashlib.sha256(payload).hexdigest(), size=len(payload), berichtsoort=args.berichtsoort,
+        aanleverkenmerk=args.aanleverkenmerk, eerder_aanleverkenmerk=None, identity_number=args.identity,
+        identity_type=args.identity_type, rol=args.rol,
+        created=_clock(args).now().isoformat(timespec="milliseconds").replace("+00:00", "Z")))
     return 0
 
 

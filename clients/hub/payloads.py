@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, Callable
 
 from lxml import etree
 
 from clients.xbrl import build_vat_return, vat_box_problems
+from clients.xbrl import period_dates as xbrl_period_dates
 
 from .errors import InvalidMessage, UnknownMessageType
 
@@ -28,7 +29,6 @@ XLINK = "http://www.w3.org/1999/xlink"
 ISO4217 = "http://www.xbrl.org/2003/iso4217"
 ICP_NS = "urn:koppelsim:hub:icp:1"
 KVK_NS = "urn:koppelsim:hub:kvk:1"
-_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2]|Q[1-4])$")
 _EU_VAT = re.compile(r"^[A-Z]{2}[0-9A-Z+*.]{2,12}$")
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
 
@@ -53,13 +53,10 @@ class MessageType:
 
 def period_dates(text: str) -> tuple[date, date]:
     """'2026-10' (a month) or '2026-Q3' (a quarter) -> first and last day."""
-    match = _PERIOD.match(str(text))
-    if not match:
-        raise InvalidMessage(f"period {text!r} must look like 2026-10 (a month) or 2026-Q3 (a quarter)")
-    year, part = int(match.group(1)), match.group(2)
-    first, last = (3 * int(part[1]) - 2, 3 * int(part[1])) if part.startswith("Q") else (int(part), int(part))
-    end = date(year + (last == 12), last % 12 + 1, 1) - timedelta(days=1)
-    return date(year, first, 1), end
+    try:
+        return xbrl_period_dates(text)
+    except ValueError as exc:
+        raise InvalidMessage(str(exc)) from None
 
 
 def _identity(tenant: dict, key: str, fields: dict, what: str) -> str:

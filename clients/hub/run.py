@@ -95,9 +95,18 @@ def _work(hub: "Hub", report: RunReport, say: Callable[[str, str], None]) -> Non
         except ftplib.all_errors as exc:  # what is in OUT waits there for the next run
             _problem(report, say, f"Digipoort (poll): {type(exc).__name__}: {exc}")
         _take_in(hub, report)
+    elif (waiting := _count_prepared(hub)) > 0:
+        # A hub without Digipoort (a koppelsim started with --only hub, say) cannot send: say so, rather than
+        # report a run that did nothing as if all was well.
+        _problem(report, say, f"no Digipoort connection: {waiting} message(s) stay prepared "
+                              "(start the digipoort simulator with the hub)")
     collect_invoices(hub, report)
     for item in report.returns:
         say("return", f"{item['name']}: {item['number'] or 'unknown'} {item['status'] or ''}".rstrip())
+
+
+def _count_prepared(hub: "Hub") -> int:
+    return hub.store.one("SELECT COUNT(*) AS n FROM messages WHERE status='prepared'")["n"]
 
 
 def _problem(report: RunReport, say: Callable[[str, str], None], text: str) -> None:

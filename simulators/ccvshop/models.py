@@ -264,15 +264,15 @@ class CCVShopModel(Invoicing):
     def _order_events(self, before: dict, after: dict) -> None:
         body = self.webhooks.order_body
         if after["paid"] != before["paid"]:
-            self.webhooks.emit("orders.updated.ispaid", {**body(after), "paid": after["paid"]})
+            self.webhooks.emit("orders.updated.ispaid", body(after, {"paid": after["paid"]}))
         if after["status"] != before["status"]:
-            self.webhooks.emit("orders.updated.status", {**body(after), "previous_status": before["status"],
-                                                         "status": after["status"]})
+            self.webhooks.emit("orders.updated.status", body(after, {"previous_status": before["status"],
+                                                                      "status": after["status"]}))
         if (after["track_and_trace_code"], after["track_and_trace_carrier"]) != \
                 (before["track_and_trace_code"], before["track_and_trace_carrier"]):
-            self.webhooks.emit("orders.updated.trackandtrace", {
-                **body(after), "track_and_trace_code": after["track_and_trace_code"],
-                "track_and_trace_carrier": after["track_and_trace_carrier"]})
+            self.webhooks.emit("orders.updated.trackandtrace", body(after, {
+                "track_and_trace_code": after["track_and_trace_code"],
+                "track_and_trace_carrier": after["track_and_trace_carrier"]}))
 
     # -- the app, VAT numbers --------------------------------------------------------------------------------
 

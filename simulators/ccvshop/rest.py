@@ -292,8 +292,11 @@ class RestAPI:
         status = SUCCESS[method]
         payload = b"" if status == 204 else _dump(result)
         headers = {**limit_headers, **sign_response(self.keys, method, uri, payload, now)}
-        return Response(payload or None, status=status, headers=headers,
-                        content_type="application/json; charset=utf-8" if payload else None)
+        response = Response(payload or None, status=status, headers=headers,
+                            content_type="application/json; charset=utf-8")
+        if not payload:
+            del response.headers["Content-Type"]  # a 204 has no body, so nothing to type (werkzeug would say text)
+        return response
 
     def _journal(self, request: Request, uri: bytes, status: int, code: str | None) -> None:
         self.model.ctx.journal.record(SIM, "http.request", method=request.method, uri=uri.decode("latin-1")[:500],

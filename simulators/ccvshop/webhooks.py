@@ -122,15 +122,17 @@ class Webhooks:
 
     # -- events --------------------------------------------------------------------------------------------
 
-    def order_body(self, order: dict) -> dict:
-        """What every order event carries (the real samples' fields, href without the trailing slash)."""
+    def order_body(self, order: dict, event_fields: dict | None = None) -> dict:
+        """What an order event carries: the real samples' fields in their order (href without the trailing
+        slash), the event's own (``paid``; ``previous_status``, ``status``; the track and trace) between the
+        total price and the customer's e-mail, where the samples have them."""
         billing = order["customer"]["billingaddress"]
         return {"triggered_at": api_time(self.ctx.clock.now()), "href": url(self.base_url, "orders", order["id"],
                                                                           slash=False),
                 "id": order["id"], "order_number": order["ordernumber"],
                 "ordernumber_prefix": order["ordernumber_prefix"], "ordernumber_full": order["ordernumber_full"],
-                "total_price": order["total_price"], "customer_email": order["customer"]["email"],
-                "customer_mobile": billing.get("mobile", "")}
+                "total_price": order["total_price"], **(event_fields or {}),
+                "customer_email": order["customer"]["email"], "customer_mobile": billing.get("mobile", "")}
 
     def invoice_body(self, invoice: dict, previous_status: str) -> dict:
         return {"triggered_at": api_time(self.ctx.clock.now()),

@@ -197,6 +197,18 @@ def create_app(runtime: "Runtime") -> Flask:
     return app
 
 
+def build_request(cls: type, body: Any) -> Any:
+    """A request body turned into ``cls`` (a config dataclass) with the config's checks; what is wrong with
+    it is the client's request, so a 400 ``bad_request`` naming the field, not a ``config_error``."""
+    from .config import build
+    from .errors import ConfigError
+
+    try:
+        return build(cls, body, "request body", "")
+    except ConfigError as exc:
+        raise BadRequest(str(exc)) from None
+
+
 def json_body(optional: bool = False) -> dict[str, Any]:
     """The request's JSON object, or a clear 400.
 

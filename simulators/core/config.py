@@ -123,6 +123,11 @@ def build(cls: type, data: Any, where: str, path: str) -> Any:
         raise ConfigError(
             f"{where}: {_join(path, unknown[0])}: unknown setting; known settings here: {', '.join(sorted(known))}"
         )
+    missing = [name for name, f in known.items() if name not in data
+               and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    if missing:
+        raise ConfigError(f"{where}: {path or 'top level'}: missing {', '.join(repr(m) for m in missing)} "
+                          f"(required here: {', '.join(missing)})")
     kwargs = {}
     for name, value in data.items():
         kwargs[name] = _coerce(hints[name], value, where, _join(path, name))

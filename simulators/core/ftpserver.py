@@ -36,6 +36,10 @@ def _short_repr(handler: Any) -> str:
     return f"<{type(handler).__name__} {getattr(handler, 'session_id', None) or hex(id(handler))}>"
 
 
+# What a rule's ``when`` can match for an FTP command (``ftp`` rules): the event of pre_process_command.
+FTP_COMMAND_FIELDS = frozenset({"command", "arg", "user"})
+
+
 def validate_ftp_action(action: dict) -> None:
     """An ``ftp`` rule: ``{reply: "421 ...", close: bool}`` or ``{drop: before|after}``."""
     unknown = set(action) - {"reply", "close", "drop"}

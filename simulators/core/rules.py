@@ -137,6 +137,16 @@ class Rules:
         return None
 
 
+def check_when_fields(rule: Mapping[str, Any], known: Iterable[str], what: str) -> None:
+    """Refuse a ``when`` that names a field the event never has: a misspelt field (``berichtsort``) would
+    make a rule that silently never fires, and a scenario that passes without its fault ever happening."""
+    allowed = set(known)
+    unknown = sorted(set(rule.get("when") or {}) - allowed)
+    if unknown:
+        raise ValueError(f"{what} rules match on {', '.join(sorted(allowed))}; "
+                         f"not on {', '.join(repr(name) for name in unknown)}")
+
+
 def _as_dict(row: tuple) -> dict:
     rule_id, sim, body, times, hits = row
     data = json.loads(body)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from .clock import Clock
 from .clockstate import durable_clock
+from .statelock import StateDirLock
 from .config import SimConfig, register_section
 from .journal import Journal
 from .lifecycle import Endpoint
@@ -130,7 +131,13 @@ class Runtime:
             ftp_logger.addHandler(logging.NullHandler())
         ftp_logger.setLevel(config.log_level.upper())
         state_dir = Path(config.state_dir)
-        self.store = Store(state_dir, config.durability)
+        self._state_lock = StateDirLock(state_dir)
+        self._state_lock.acquire()  # before anything is opened: a second instance would corrupt the first
+        try:
+            self.store = Store(state_dir, config.durability)
+        except BaseException:
+            self._state_lock.release()
+            raise
         self.store.sweep_staging()
         if clock is None:
             clock = durable_clock(config.clock, config.start, self.store)
@@ -157,6 +164,7 @@ class Runtime:
         except BaseException:  # a simulator refused its configuration: release what was opened
             self.journal.close()
             self.store.close()
+            self._state_lock.release()
             raise
         for sim in self.simulators.values():
             sim.join({name: other for name, other in self.simulators.items() if other is not sim})
@@ -207,6 +215,7 @@ class Runtime:
         self._started = False
         self.journal.close()
         self.store.close()
+        self._state_lock.release()
 
     def reset(self, sim: str | None = None) -> None:
         targets = [self.simulators[sim]] if sim else list(self.simulators.values())

@@ -17,7 +17,7 @@ import re
 
 from lxml import etree
 
-__all__ = ["XMLRefused", "UnsafeXML", "BadXML", "parse_xml", "find_declaration"]
+__all__ = ["XMLRefused", "UnsafeXML", "BadXML", "parse_xml", "find_declaration", "declares_markup"]
 
 # Byte order marks we honour, longest first (a UTF-32 LE BOM starts with the UTF-16 LE one).
 _BOMS = (
@@ -27,6 +27,11 @@ _BOMS = (
 # The XML declaration is ASCII in every ASCII-compatible encoding; it may only start the document.
 _DECLARED_ENCODING = re.compile(rb"""\A<\?xml\s[^>]*?\bencoding\s*=\s*["']([^"']{1,40})["']""")
 _DECLARATION_NAME = re.compile(r"<!\s*([A-Za-z]*)")
+# A NUL among the first bytes: an XML processor reads the document as UTF-16 or UTF-32 (XML 1.0 Appendix F),
+# with or without a byte order mark, so a declaration must be looked for in those encodings too.
+_WIDE_ENCODINGS = ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
+_EBCDIC_XML_DECLARATION = b"\x4c\x6f\xa7\x94"  # "<?xm" in EBCDIC, which libxml2 also detects
+_LEADING_SPACE = "\ufeff\xef\xbb\xbf\xfe\xff \t\r\n"  # BOMs (decoded or as latin-1 bytes) and blanks
 
 
 class XMLRefused(ValueError):
@@ -104,6 +109,24 @@ def find_declaration(text: str) -> int | None:
             return None  # unterminated: nothing after it is markup, and the parser refuses the document
         pos = end + skip
     return None
+
+
+def declares_markup(data: bytes) -> bool:
+    """Whether ``data`` is XML with a DOCTYPE, ENTITY or other markup declaration, in whatever encoding an XML
+    processor would read it as (UTF-8 and other ASCII-compatible ones, UTF-16/32 with or without a byte
+    order mark, EBCDIC). Bytes that are not XML in any of them (a PDF, an image) declare nothing.
+
+    For payloads that are stored as sent rather than parsed here (a data file handed on to its recipient),
+    so that a UTF-16 document cannot carry an entity past a check that only reads bytes."""
+    head = data[:4]
+    if b"\x00" in head or head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        texts = [data.decode(encoding, "replace") for encoding in _WIDE_ENCODINGS]
+    elif head == _EBCDIC_XML_DECLARATION:
+        texts = [data.decode("cp037")]
+    else:
+        texts = [data.decode("latin-1")]  # never fails; markup is ASCII in every ASCII-compatible encoding
+    return any(text.lstrip(_LEADING_SPACE).startswith("<") and find_declaration(text) is not None
+               for text in texts)
 
 
 def _decode(data: bytes, what: str) -> str:

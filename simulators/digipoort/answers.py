@@ -12,6 +12,7 @@ import hashlib
 import json
 import threading
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from ..core.clock import format_instant, parse_duration, parse_instant
 from ..core.errors import Conflict, NotFound
@@ -25,6 +26,9 @@ from .meta import build_aflever_meta
 from .outcomes import (ACCEPTED, DELIVERY_FAILED, MAX_DELIVERY_ATTEMPTS, REJECTED, TECHNICAL_PROBLEM,
                        VALIDATION_FAILED, Plan, plan_from_rule)
 from .records import SIM
+
+# The recipient writes its receipt time in Dutch local time: the sample's +02:00 is a summer evening.
+DUTCH_TIME = ZoneInfo("Europe/Amsterdam")
 
 EVENT_ANSWER = "digipoort.answer"
 EVENT_RETRY = "digipoort.retry"
@@ -113,9 +117,17 @@ class AnswerDelivery:
         return notes
 
     def _response_message(self, sub: dict, at: datetime, kind: str, specs: list) -> bytes:
+        """The recipient's Responsemessage. Its ``DatumTijdOntvangst`` is when the recipient received the
+        message: the moment of the delivery status 400 (at transport, or now for a delivery retried after a
+        technical problem), not the moment of the answer; written with the Dutch local offset, as in the
+        sample ``2009-08-19T19:44:13+02:00`` (statusdetails-500-Responsemessage.xml)."""
+        delivered = self.store.connection.execute(
+            "SELECT at FROM dp_statuses WHERE kenmerk=? AND code=400 ORDER BY seq DESC LIMIT 1",
+            (sub["kenmerk"],)).fetchone()
+        received = parse_instant(delivered[0]) if delivered else at
         return messages.response_message(
             message_id=sub["aanleverkenmerk"] or sub["context_id"], refers_to=sub["kenmerk"],
-            message_id_bd=self.ctx.new_uuid(), received=at.isoformat(timespec="seconds"),
+            message_id_bd=self.ctx.new_uuid(), received=received.astimezone(DUTCH_TIME).isoformat(timespec="seconds"),
             response_type=kind, specifications=[tuple(s) for s in specs])
 
     def _write_answer(self, sub: dict) -> None:

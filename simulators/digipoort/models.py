@@ -25,7 +25,7 @@ from pathlib import Path
 
 from ..core.clock import format_instant, parse_duration
 from ..core.runtime import Context
-from ..core.safexml import find_declaration
+from ..core.safexml import declares_markup
 from . import messages
 from .accounts import AccountBook
 from .answers import EVENT_ANSWER, EVENT_RETRY, AnswerDelivery
@@ -45,6 +45,9 @@ _HASHES = {"MD5": hashlib.md5, "SHA1": hashlib.sha1, "SHA256": hashlib.sha256,
            "SHA384": hashlib.sha384, "SHA512": hashlib.sha512}
 
 EVENT_TRANSPORT = "digipoort.transport"
+# What a rule's ``when`` can match for a submission (``error`` and ``answer`` rules): the keys of ``_event``.
+SUBMISSION_EVENT_FIELDS = frozenset({"user", "berichtsoort", "aanleverkenmerk", "identity", "filename", "contextId",
+                                     "recipient"})
 
 
 class DigipoortModel(AccountBook, SubmissionRecords, AnswerDelivery):
@@ -167,7 +170,7 @@ class DigipoortModel(AccountBook, SubmissionRecords, AnswerDelivery):
         if actual != meta.checksum:
             raise SubmissionRefused(ALS120, f"{meta.filename}: {meta.checksum_type} is {actual}, "
                                             f"{meta.checksum} opgegeven in het metabestand")
-        if _declares_markup(payload):
+        if declares_markup(payload):
             raise SubmissionRefused(ALS170, f"{meta.filename} bevat een DOCTYPE- of ENTITY-declaratie")
         return payload
 
@@ -203,7 +206,8 @@ class DigipoortModel(AccountBook, SubmissionRecords, AnswerDelivery):
         return plan
 
     def _event(self, user: str, meta: AanleverMeta) -> dict:
-        # ``recipient`` lets a rule speak for one institution: when: {recipient: kvk}.
+        # ``recipient`` lets a rule speak for one institution: when: {recipient: kvk}. The keys are
+        # SUBMISSION_EVENT_FIELDS, which a rule's ``when`` is held to.
         return {"user": user, "berichtsoort": meta.berichtsoort, "aanleverkenmerk": meta.aanleverkenmerk,
                 "identity": meta.identity_number, "filename": meta.filename, "contextId": meta.context_id,
                 "recipient": self.recipient(meta.berichtsoort).name}
@@ -305,9 +309,3 @@ def _sender_ref(meta_name: str) -> str:
     return meta_name[: -len(".meta")]
 
 
-def _declares_markup(payload: bytes) -> bool:
-    """An XML data file with a DOCTYPE or ENTITY declaration anywhere (outside comments and CDATA)."""
-    text = payload.decode("latin-1")  # never fails; markup is ASCII in every XML encoding we accept
-    if not text.lstrip("\ufeff\xef\xbb\xbf \t\r\n").startswith("<"):
-        return False  # not XML: a PDF or other binary payload has no declarations to worry about
-    return find_declaration(text) is not None

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from ..core.admin import json_body
-from ..core.config import build
+from ..core.admin import build_request, json_body
 from ..core.errors import BadRequest, KoppelsimError, NotFound
 from ..core.openapi import doc
 from .config import Account
@@ -34,7 +33,7 @@ def create_blueprint(model: DigipoortModel) -> Blueprint:
                        "description": "belanghebbenden: one list, or a list per berichtsoort ('*' for the rest)"}}})
     def add_account():
         """Create or update an account; its IN and OUT folders are created."""
-        account = build(Account, json_body(), "request body", "")
+        account = build_request(Account, json_body())
         return jsonify(model.put_account(account)), 201
 
     @bp.delete("/accounts/<user>")

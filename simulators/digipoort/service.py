@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..core.errors import ConfigError
-from ..core.ftpserver import FTPListener, handler_class, validate_ftp_action
+from ..core.ftpserver import FTP_COMMAND_FIELDS, FTPListener, handler_class, validate_ftp_action
 from ..core.lifecycle import Endpoint
+from ..core.rules import check_when_fields
 from ..core.runtime import Context, Simulator
 from ..core.tls import server_context
 from .config import DigipoortConfig
 from .ftp import DigipoortAuthorizer, DigipoortHandler
 from .meta import load_schema
-from .models import SIM, DigipoortModel
+from .models import SIM, SUBMISSION_EVENT_FIELDS, DigipoortModel
 from .outcomes import validate_answer_action, validate_error_action
 
 if TYPE_CHECKING:
@@ -27,6 +28,8 @@ def validate_rule(rule: dict) -> None:
     if not isinstance(rule[action], dict):
         raise ValueError(f"'{action}' must be an object")
     validators[action](rule[action])
+    check_when_fields(rule, FTP_COMMAND_FIELDS if action == "ftp" else SUBMISSION_EVENT_FIELDS,
+                      f"Digipoort '{action}'")
 
 
 class DigipoortSimulator(Simulator):

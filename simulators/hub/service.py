@@ -85,6 +85,8 @@ class HubService(Simulator):
             self._stores.append(store)
             # The hub decides what of OUT it takes in (everything but another hub's): see clients/hub/hub.py.
             digipoort = DigipoortClient(connection, store, ctx.clock)
+        else:
+            log.warning("hub: no Digipoort simulator in this koppelsim: messages can be prepared, not sent")
         return Hub(self.store, ctx.clock, digipoort, self._cb_clients(), self._mail(),
                    new_installation_id=lambda: f"{ctx.random.getrandbits(24):06x}")
 

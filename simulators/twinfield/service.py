@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.clock import MAX_DURATION_SECONDS, parse_duration
 from ..core.lifecycle import Endpoint
+from ..core.rules import check_when_fields
 from ..core.runtime import Context, Simulator
 from .config import TwinfieldConfig
 from .models import SIM, TwinfieldModel
@@ -37,6 +38,13 @@ _ACTIONS = {
     "throttle": {"retry_after": int},
     "delay": {"seconds": (int, float)},
 }
+
+# What a rule's ``when`` can match. A ``reject`` rule sees one request element of a ProcessXml call
+# (processxml.event_of); the other actions see the call (web.py ``_rule``): service, operation and the caller,
+# plus what event_of gives for the call's first request element.
+REQUEST_EVENT_FIELDS = frozenset({"kind", "office", "code", "invoicenumber", "destiny", "lines", "type", "name",
+                                  "invoicetype", "customer", "status"})
+CALL_EVENT_FIELDS = REQUEST_EVENT_FIELDS | {"service", "operation", "user", "organisation"}
 
 
 # The configuration's seed data: lists of records, put in the state database at start and at each reset.
@@ -62,6 +70,8 @@ def validate_rule(rule: dict) -> None:
         raise ValueError("timeout.mode must be drop, gateway or hold")
     if action == "reject" and body.get("msgtype", "error") not in ("error", "warning"):
         raise ValueError("reject.msgtype must be error or warning")
+    check_when_fields(rule, REQUEST_EVENT_FIELDS if action == "reject" else CALL_EVENT_FIELDS,
+                      f"Twinfield '{action}'")
 
 
 class TwinfieldSimulator(Simulator):

@@ -16,6 +16,11 @@ COUNTRY_PATTERN = re.compile(r"[A-Z]{2}")
 NUMBER_PATTERN = re.compile(r"[0-9A-Za-z+*.]{2,12}")
 
 
+# Member states whose VIES answers never carry a trader's name or address (national data-protection rules):
+# VIES answers "---" for both even for a valid number.
+SHARES_NO_NAME_OR_ADDRESS = frozenset({"DE"})
+
+
 @dataclass
 class KnownNumber:
     """A VAT number the simulated member state knows, and what VIES answers for it."""

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 
 SIM = "vies"
 PRODUCTION, TEST = "production", "test"
+# What a rule's ``when`` can match for a check: the keys of the event in ``_rule``.
+RULE_EVENT_FIELDS = frozenset({"service", "operation", "country", "number", "vat", "requester"})
 UNSHARED = "---"  # what VIES answers for a name or address it cannot or may not give
 # The test service's answer for its valid number 100, as public client tests record it
 # (macabu/vies vies_test.go; KiboIT VIESClientTest).
@@ -228,6 +230,7 @@ class ViesModel:
         rules = self.ctx.rules
         if not (rules.has_action(SIM, "fault") or rules.has_action(SIM, "answer")):
             return None
+        # The keys are RULE_EVENT_FIELDS, which a rule's ``when`` is held to.
         event = {"service": service, "operation": operation, "country": country, "number": number,
                  "vat": country + number, "requester": "".join(requester) if requester else None}
         rule = rules.take(SIM, event, ("fault", "answer"))

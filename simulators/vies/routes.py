@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from ..core.admin import json_body
-from ..core.config import build
+from ..core.admin import build_request, json_body
 from ..core.errors import BadRequest
 from ..core.openapi import doc
 from .config import KnownNumber
@@ -29,7 +28,7 @@ def create_blueprint(model: ViesModel) -> Blueprint:
         "address": {"type": ["string", "null"]}}})
     def add_number():
         """Add or replace a known VAT number."""
-        known = build(KnownNumber, json_body(), "request body", "")
+        known = build_request(KnownNumber, json_body())
         return jsonify(model.put_number(known)), 201
 
     @bp.delete("/numbers/<number>")

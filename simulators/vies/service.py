@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Any
 from ..core.errors import ConfigError
 from ..core.httpserver import HTTPListener
 from ..core.lifecycle import Endpoint
+from ..core.rules import check_when_fields
 from ..core.runtime import Context, Simulator
-from .config import KnownNumber, ViesConfig
+from .config import SHARES_NO_NAME_OR_ADDRESS, KnownNumber, ViesConfig
 from .errors import FAULT_CODES
-from .models import SIM, ViesModel, fault_code
+from .models import RULE_EVENT_FIELDS, SIM, ViesModel, fault_code
 from .soap import BASE, SoapApp
 from .wsdl import load_wsdl
 
@@ -43,6 +44,7 @@ def validate_rule(rule: dict) -> None:
             raise ValueError("answer.valid must be true or false")
     else:
         raise ValueError(f"unknown VIES rule action {action!r}; known: fault, answer")
+    check_when_fields(rule, RULE_EVENT_FIELDS, "VIES")
 
 
 class ViesSimulator(Simulator):
@@ -126,9 +128,13 @@ class ViesSimulator(Simulator):
             shop.model.vat_number_listeners.append(self._learn)
 
     def _learn(self, entry: dict) -> None:
+        """A shop customer's VAT number becomes known to VIES; its name and address only where the member
+        state shares them (a German customer's are in the shop, yet VIES answers "---")."""
+        shared = entry["full"][:2].upper() not in SHARES_NO_NAME_OR_ADDRESS
         try:
-            known = KnownNumber(entry["full"], valid=entry["registered"], name=entry["name"] or None,
-                                address=entry["address"] or None)
+            known = KnownNumber(entry["full"], valid=entry["registered"],
+                                name=(entry["name"] or None) if shared else None,
+                                address=(entry["address"] or None) if shared else None)
         except ValueError:
             return  # not a member state's number (a Swiss or British customer): VIES cannot know it
         self.model.put_number(known, source="ccvshop")

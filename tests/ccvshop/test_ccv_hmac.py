@@ -160,6 +160,7 @@ def test_every_success_is_signed_over_the_answer_and_the_uri_as_sent(shop):
         assert answer.headers["x-hash"] == hand_hash(secret, f"{public}|{method}|{uri}|{answer.text}|{date}")
     deleted = shop.signed("DELETE", f"/api/rest/v1/webhooks/{json.loads(answer.text)['id']}")
     assert deleted.status_code == 204 and deleted.content == b""
+    assert "Content-Type" not in deleted.headers, "no body, so no type"
     assert deleted.headers["x-hash"] == hand_hash(
         secret, f"{public}|DELETE|/api/rest/v1/webhooks/{json.loads(answer.text)['id']}||{deleted.headers['x-date']}")
 

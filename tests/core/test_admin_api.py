@@ -317,7 +317,8 @@ def test_add_get_list_and_delete_a_rule(api):
 
 
 def test_rules_are_listed_in_the_order_added_and_can_be_cleared(api):
-    ids = [api.post("api/rules", json={**ICP_RULE, "when": {"n": str(n)}}).json()["id"] for n in range(3)]
+    ids = [api.post("api/rules", json={**ICP_RULE, "when": {"filename": f"{n}.xml"}}).json()["id"]
+           for n in range(3)]
     assert [r["id"] for r in api.get("api/rules").json()] == ids == sorted(ids)
     assert api.delete("api/rules", params={"sim": "digipoort"}).json() == {"cleared": True}
     assert api.get("api/rules").json() == []
@@ -338,6 +339,17 @@ def test_rules_are_listed_in_the_order_added_and_can_be_cleared(api):
         ({"sim": "digipoort", "error": {"code": "ALS140"}, "ftp": {"reply": "421 x"}},
          ["exactly one action", "'error'", "'ftp'"]),
         ({"sim": "digipoort", "when": "ICP", "error": {"code": "ALS140"}}, ["'when' must be an object"]),
+        # A misspelt field would make a rule that never fires: refused, naming the fields there are.
+        ({"sim": "digipoort", "when": {"berichtsort": "ICP"}, "error": {"code": "ALS140"}},
+         ["Digipoort 'error' rules match on", "berichtsoort", "not on 'berichtsort'"]),
+        ({"sim": "digipoort", "when": {"berichtsoort": "ICP"}, "ftp": {"reply": "421 x"}},
+         ["Digipoort 'ftp' rules match on arg, command, user", "not on 'berichtsoort'"]),
+        ({"sim": "vies", "when": {"contry": "NL"}, "fault": "MS_UNAVAILABLE"},
+         ["VIES rules match on", "country", "not on 'contry'"]),
+        ({"sim": "twinfield", "when": {"invoicenumbr": "5870"}, "reject": {"msg": "Nee"}},
+         ["Twinfield 'reject' rules match on", "invoicenumber", "not on 'invoicenumbr'"]),
+        ({"sim": "twinfield", "when": {"user": "x"}, "reject": {"msg": "Nee"}},
+         ["Twinfield 'reject' rules match on", "not on 'user'"]),
         ({"sim": "digipoort", "error": {"code": "ALS140"}, "times": 0},
          ["'times' must be a positive whole number"]),
         ({"sim": "nope", "error": {"code": "ALS140"}}, ["unknown simulator 'nope'", "digipoort"]),
@@ -613,9 +625,11 @@ def test_digipoort_accounts_create_and_list_without_passwords(api):
 
 
 def test_digipoort_account_refusals(api):
-    assert api.post("api/digipoort/accounts", json={"user": "bob"}).status_code == 400
+    missing = api.post("api/digipoort/accounts", json={"user": "bob"})
+    assert_error(missing, 400, "bad_request", "request body: top level: missing 'password'")
+    assert "__init__" not in missing.text, "a person's message, not Python's"
     bad = api.post("api/digipoort/accounts", json={"user": "bob", "password": "x", "pasword": "y"})
-    assert_error(bad, 400, "config_error", "pasword")
+    assert_error(bad, 400, "bad_request", "pasword")
     assert_error(api.post("api/digipoort/accounts", json={"user": "../evil", "password": "x"}), 400,
                  "bad_request", "'../evil'")
     assert [a["user"] for a in api.get("api/digipoort/accounts").json()] == ["acme"]

@@ -203,6 +203,24 @@ def test_billion_laughs_meta_is_refused_with_ALS100(digipoort, koppelsim):
 
 # -- the dialogue's checks ----------------------------------------------------------------------------
 
+_ENTITY_DOCUMENT = '<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x SYSTEM "file:///etc/passwd">]><a>&x;</a>'
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-16-be", "utf-16-le", "utf-32"])
+def test_data_file_declaring_an_entity_gets_ALS170_in_any_encoding_xml_allows(digipoort, koppelsim, encoding):
+    """ALS170 (security) for a data file with a DOCTYPE/ENTITY, also in UTF-16/32 with or without a byte
+    order mark (``utf-16`` writes one, ``utf-16-be``/``-le`` do not): an XML processor reads all of them, so
+    a check that only read the bytes as ASCII would let the entity through."""
+    ref = "ent" + encoding.replace("-", "")
+    payload = _ENTITY_DOCUMENT.replace('version="1.0"?', f'version="1.0" encoding="{encoding.upper()}"?').encode(
+        encoding)
+    with session(digipoort) as ftp:
+        assert put(ftp, f"IN/{ref}.xml", payload).startswith("226")
+        assert put(ftp, f"IN/{ref}.meta", meta_for(payload, ref=ref, filename=f"{ref}.xml")).startswith("226")
+        expect_error(ftp, ref, "ALS170")
+    still_serving(digipoort, koppelsim)
+
+
 def test_meta_naming_a_missing_data_file_gets_ALS110_and_is_removed(digipoort, koppelsim):
     with session(digipoort) as ftp:
         meta = meta_for(b"<x/>", ref="nodata", filename="nodata.xml")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ftplib
 import hashlib
+from datetime import datetime
 import io
 import json
 import urllib.request
@@ -170,7 +171,7 @@ def test_every_refusal_code_is_a_valid_aanleverFault(ftp, logius_schema):
 # -- the recipient's answer ---------------------------------------------------------------------------
 
 def test_answer_to_an_accepted_vat_return_is_the_real_Responsemessage(ftp, koppelsim):
-    name, _ = submit(ftp, vat_return(), ref="fid-answer", aanleverkenmerk="Happyflow")
+    name, ok = submit(ftp, vat_return(), ref="fid-answer", aanleverkenmerk="Happyflow")
     kenmerk = name[: -len(".ok")].rsplit("_", 1)[1]
     assert kenmerk not in out(ftp)
     koppelsim.advance("15m")
@@ -192,6 +193,13 @@ def test_answer_to_an_accepted_vat_return_is_the_real_Responsemessage(ftp, koppe
     # MessageId is the submitter's aanleverkenmerk, RefersToMessageId Digipoort's process kenmerk.
     assert ours.findtext("Identification/MessageId") == "Happyflow"
     assert ours.findtext("Identification/RefersToMessageId") == kenmerk
+    # DatumTijdOntvangst: when the recipient received the return (delivered at transport, the .ok's
+    # moment), not when it answered 15 minutes later; with a local offset like the sample's +02:00.
+    received = ours.findtext("Identification/DatumTijdOntvangst")
+    delivered = parse(ok).xpath("string(//*[local-name()='tijdstempelAangeleverd'])")
+    assert received[-6:] in ("+01:00", "+02:00"), received
+    assert datetime.fromisoformat(received) == datetime.fromisoformat(delivered.replace("Z", "+00:00")) \
+        .replace(microsecond=0)
 
     # Seed 001 step 3: the meta file next to the answer names its original file and describes it.
     meta = parse(get(ftp, f"OUT/{kenmerk}.meta"))
