@@ -9,10 +9,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable, Hashable
 
-from ..core.clock import format_instant, parse_duration, parse_instant
+from ..core.clock import Clock, format_instant, parse_duration, parse_instant
 from ..core.errors import BadRequest, NotFound
 from ..core.store import Store, TableCache
 from .config import CBAccount, CBConfig
+from .listing import date_folder
 
 FOLDERS = ("in", "out")
 RELATION_ID = re.compile(r"^\d{7}$")  # CB's relatienummer: seven digits (SPEC §3, party record #0010)
@@ -24,6 +25,7 @@ class CBAccountBook:
 
     store: Store
     config: CBConfig
+    clock: Clock
     root: Path
     # Every account by its login, as of the rows the cache holds (see ``login_account``).
     _accounts_table: TableCache
@@ -55,9 +57,20 @@ class CBAccountBook:
                 "invoice_channel=excluded.invoice_channel",
                 (account.relation_id, account.login, account.password, account.name, account.email,
                  account.invoice_channel, source))
-        for folder in FOLDERS:
-            self.folder(account.relation_id, folder).mkdir(parents=True, exist_ok=True)
+        self._make_folders(account.relation_id)
         return account.as_public_dict()
+
+    def _make_folders(self, relation_id: str) -> None:
+        """A new account's in/ and out/, dated by the clock: a listing shows when CB made them in simulated
+        time, not the host's (``listing.py``). An existing account's folders keep their dates."""
+        missing = [path for path in (self.folder(relation_id, name) for name in FOLDERS) if not path.is_dir()]
+        if not missing:
+            return
+        for path in missing:
+            path.mkdir(parents=True, exist_ok=True)
+        now = self.clock.now()
+        for path in (*missing, missing[0].parent, self.ftp_root(relation_id)):  # and the folders they went into
+            date_folder(path, now)
 
     def account(self, relation_id: str) -> CBAccount | None:
         rows = self.store.query_dicts("SELECT * FROM cb_accounts WHERE relation_id = ?", (relation_id,))

@@ -22,7 +22,8 @@ if TYPE_CHECKING:  # the re-exports below, for readers and type checkers
     from .ontbev import (ONTBEV_ACCEPTED, ONTBEV_ERROR_CODE, ONTBEV_ERROR_COUNT, ONTBEV_ERROR_FIELD,
                          ONTBEV_ERROR_LINE, ONTBEV_ERROR_TEXT_EN, ONTBEV_ERROR_TEXT_NL, ONTBEV_ORIGINAL_DATE,
                          ONTBEV_ORIGINAL_REFERENCE, ONTBEV_ORIGINAL_TYPE, ONTBEV_RECORDS_READ, ONTBEV_VERSION,
-                         build_error_xml, build_ontbev, receipt_file_name)
+                         build_error_xml, build_ontbev, error_file_names, receipt_file_name,
+                         receipt_file_names)
     from .opdnaw import OPDNAW_VERSIONS, Field, OpdnawRules, check_opdnaw
 
 CB_RELATION_ID = "8894126"  # CB itself: AFZ of W2's example, R1's default receiver, R2's id_cb
@@ -249,7 +250,8 @@ _ELSEWHERE = {name: module for module, names in (
     ("ontbev", ("ONTBEV_VERSION", "ONTBEV_ORIGINAL_REFERENCE", "ONTBEV_ORIGINAL_DATE", "ONTBEV_ORIGINAL_TYPE",
                 "ONTBEV_ACCEPTED", "ONTBEV_RECORDS_READ", "ONTBEV_ERROR_COUNT", "ONTBEV_ERROR_LINE",
                 "ONTBEV_ERROR_FIELD", "ONTBEV_ERROR_CODE", "ONTBEV_ERROR_TEXT_NL", "ONTBEV_ERROR_TEXT_EN",
-                "build_ontbev", "receipt_file_name", "build_error_xml")),
+                "build_ontbev", "receipt_file_name", "receipt_file_names", "error_file_names",
+                "build_error_xml")),
 ) for name in names}
 
 __all__ = [
@@ -263,7 +265,7 @@ __all__ = [
     "ONTBEV_VERSION", "ONTBEV_ORIGINAL_REFERENCE", "ONTBEV_ORIGINAL_DATE", "ONTBEV_ORIGINAL_TYPE",
     "ONTBEV_ACCEPTED", "ONTBEV_RECORDS_READ", "ONTBEV_ERROR_COUNT", "ONTBEV_ERROR_LINE", "ONTBEV_ERROR_FIELD",
     "ONTBEV_ERROR_CODE", "ONTBEV_ERROR_TEXT_NL", "ONTBEV_ERROR_TEXT_EN", "build_ontbev", "receipt_file_name",
-    "build_error_xml",
+    "receipt_file_names", "error_file_names", "build_error_xml",
 ]
 
 

@@ -23,7 +23,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from pyftpdlib.authorizers import AuthenticationFailed
-from pyftpdlib.filesystems import AbstractedFS
 from pyftpdlib.handlers.ftp.dispatchers import PassiveDTP
 
 from ..core import ftpcodes
@@ -32,6 +31,7 @@ from ..core.ftpserver import JournaledFTPHandler, StagedUpload
 from .accounts import FOLDERS
 from .config import CBAccount
 from .findings import SIM
+from .listing import ClockListingFS
 from .maintenance import outage_around
 from .models import CBModel
 from .names import binary_expected, name_problem
@@ -128,15 +128,16 @@ class CBAuthorizer:
         pass
 
 
-class CBFS(AbstractedFS):
-    """The account's root holds ``/{RelatieID}/`` with in/ and out/; uploads are staged and atomic."""
+class CBFS(ClockListingFS):
+    """The account's root holds ``/{RelatieID}/`` with in/ and out/; uploads are staged and atomic;
+    listings show simulated time (``listing.py``)."""
 
     def open(self, filename: str, mode: str):
         if "w" in mode:
             handler = self.cmd_channel
             # No clock: its time would only go into the file's mtime, which nobody sees. CB takes the
-            # file out of in/ before anything else runs on the FTP thread, and its archive copy is
-            # never listed (the admin API shows what the database recorded).
+            # file out of in/ before anything else runs on the FTP thread (and dates in/ then), and its
+            # archive copy is never listed (the admin API shows what the database recorded).
             return StagedUpload(Path(filename), handler.store, None, handler.on_file_published,
                                 fingerprint=True)  # CB records every received file's SHA-256
         return super().open(filename, mode)

@@ -21,6 +21,7 @@ from ..core.runtime import Context
 from .accounts import CBAccountBook
 from .config import CBAccount, CBConfig
 from .findings import SIM, FindingBook
+from .listing import date_folder
 from .outbox import EVENT_EXPIRE, Fingerprint, Outbox
 from .schema import SCHEMA
 
@@ -92,6 +93,7 @@ class CBModel(CBAccountBook, FindingBook, Outbox):
         except FileNotFoundError:  # the folder went away behind our back (or predates put_account making it)
             target.mkdir(parents=True, exist_ok=True)
             self.store.move(path, archived)
+        date_folder(path.parent, self.clock.now())  # in/ changed: a listing shows when, in simulated time
 
     def _archive_folder(self, relation_id: str) -> Path:
         return self._kept("_archive_folders", relation_id, lambda: self.archive / relation_id)
@@ -101,7 +103,6 @@ class CBModel(CBAccountBook, FindingBook, Outbox):
         from . import digicom  # the order format (and python-stdnum) only once an order arrives
 
         now = self.clock.now()
-        stem = os.path.splitext(name)[0]
         with open(path, "rb") as fh:  # one byte past the limit is enough to refuse an oversized file
             data = fh.read(self.config.max_order_bytes + 1)
         try:  # parsed once: the corruption test and the check share the records
@@ -111,8 +112,10 @@ class CBModel(CBAccountBook, FindingBook, Outbox):
             message, refusal = None, refused.refusal
         if refusal is not None:
             self.record_received(relation_id, name, fingerprint, "order", f"too corrupt: {refusal.text_en}")
-            self.place_out(relation_id, f"{stem}.fout.xml",
-                           digicom.build_error_xml(file_name=name, reason=refusal, now=now), "error")
+            # [CHOSEN] {stem}.fout.xml; {stem}-2.fout.xml (-3, ...) while one of that name waits unread
+            names = digicom.error_file_names(name)
+            self.place_out(relation_id, next(names), digicom.build_error_xml(file_name=name, reason=refusal, now=now),
+                           "error", alternatives=names)
             self.journal.record(SIM, "cb.order_refused", session, relation_id=relation_id, name=name,
                                 reason=refusal.text_en)
             return
@@ -123,8 +126,10 @@ class CBModel(CBAccountBook, FindingBook, Outbox):
         self.record_received(relation_id, name, fingerprint, "order", detail)
         (sent,) = self.store.query("SELECT COUNT(*) FROM cb_files WHERE relation_id = ? AND kind = 'receipt'",
                                    (relation_id,))[0]
-        self.place_out(relation_id, digicom.receipt_file_name(relation_id=relation_id, sequence=sent + 1, now=now),
-                       receipt, "receipt")
+        # The next sequence number; past 9999 the code wraps, and a receipt of that name still waiting
+        # unread today is not replaced: the next free number is taken.
+        names = digicom.receipt_file_names(relation_id=relation_id, sequence=sent + 1, now=now)
+        self.place_out(relation_id, next(names), receipt, "receipt", alternatives=names)
         self.journal.record(SIM, "cb.order_received", session, relation_id=relation_id, name=name,
                             errors=len(problems))
 
@@ -134,8 +139,9 @@ class CBModel(CBAccountBook, FindingBook, Outbox):
     def recover(self) -> None:
         """After a crash: a file published in in/ but not yet taken is taken now; one taken (recorded,
         answered) but not yet moved out of in/ is only moved, so it is neither lost nor taken twice."""
-        self.settle_vanished_out_files()
-        for account in self.accounts():
+        accounts = self.accounts()
+        self.settle_out_folders(a.relation_id for a in accounts)
+        for account in accounts:
             inbox = self.folder(account.relation_id, "in")
             for path in sorted(inbox.iterdir()) if inbox.is_dir() else []:
                 if not path.is_file():
@@ -173,8 +179,11 @@ class CBModel(CBAccountBook, FindingBook, Outbox):
             self.store.atomic_write(self.invoice_path(invoice.number, "xml"), xml)  # kept for the admin API
             self.store.atomic_write(self.invoice_path(invoice.number, "pdf"), pdf)
             # The invoice's row (which takes its number) and its files in out/ commit together: after a
-            # crash in between, the number is free again and the next invoice overwrites the orphans.
+            # crash in between, the number is free again and the restart removes the unrecorded files.
             with self.store.transaction() as db:
+                if account.invoice_channel in ("ftp", "both"):  # both names free, or neither file placed
+                    for name in names:
+                        self.free_out_name(db, relation_id, name)
                 db.execute("INSERT INTO cb_invoices (number, relation_id, issue_date, type_code, payable, channel, "
                            "xml_name, pdf_name, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
                            (invoice.number, relation_id, invoice.issue_date.isoformat(), invoice.type_code,

@@ -8,9 +8,11 @@ Ours are [CHOSEN] in the ``ONTBEV_*`` constants, in W2's shapes.
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
 from datetime import datetime
-from typing import Iterable
+from typing import Iterable, Iterator
 from zoneinfo import ZoneInfo
 
 from lxml import etree
@@ -75,6 +77,32 @@ def receipt_file_name(*, relation_id: str, sequence: int, now: datetime) -> str:
     a 4-digit code, a date, ``.ont`` in lower case). The order and date format are an inference.
     """
     return f"{relation_id}u{sequence % 10000:04d}{_local(now):%Y%m%d}.ont"
+
+
+def receipt_file_names(*, relation_id: str, sequence: int, now: datetime) -> Iterator[str]:
+    """The receipt's name, then the names of the next sequence numbers: the 4-digit code wraps after
+    9999, and an unread receipt of the same day must not be replaced (``Outbox.place_out``)."""
+    for offset in range(10000):
+        yield receipt_file_name(relation_id=relation_id, sequence=sequence + offset, now=now)
+
+
+ERROR_FILE_SUFFIX = ".fout.xml"
+_MAX_NAME = 255  # CB's longest file name (``names.py``), and the file system's
+
+
+def error_file_names(upload_name: str) -> Iterator[str]:
+    """Names for the XML error file of ``upload_name``, best first.
+
+    [CHOSEN] ``{stem}.fout.xml`` (``bestelling-001.txt`` -> ``bestelling-001.fout.xml``); while an
+    unread error file of that name still waits in out/ (``dup.txt`` then ``dup.opd``), the next is
+    ``{stem}-2.fout.xml``, then ``-3`` and so on: CB never replaces a file its customer has not fetched,
+    and the ``<filename>`` inside names the upload. A stem too long for 255 characters is shortened.
+    """
+    stem = os.path.splitext(upload_name)[0]
+    yield f"{stem[:_MAX_NAME - len(ERROR_FILE_SUFFIX)]}{ERROR_FILE_SUFFIX}"
+    for number in itertools.count(2):
+        tail = f"-{number}{ERROR_FILE_SUFFIX}"
+        yield f"{stem[:_MAX_NAME - len(tail)]}{tail}"
 
 
 _XML_UNSAFE = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")  # XML 1.0 chars

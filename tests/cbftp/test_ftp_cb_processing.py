@@ -12,6 +12,7 @@ import hashlib
 import io
 from dataclasses import dataclass
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -186,3 +187,105 @@ def test_files_of_an_unknown_account_or_folder_are_refused_by_the_admin_api(cb):
     assert cb.api("files/7999999").status_code == 404
     assert cb.api(f"files/{RELATION}?folder=elsewhere").status_code == 400
     assert cb.api(f"files/{RELATION}?folder=in").json()["history"] == []
+
+
+# -- CB never replaces a file waiting unread in out/ --------------------------------------------------------
+
+NOT_DIGICOM = b"this is not a Digicom message\r\n"
+
+
+def error_file_of(body: bytes) -> str:
+    """The upload an XML error file is about (its ``<filename>``)."""
+    return etree.fromstring(body.replace(b"\r\n", b"\n"), SAFE_XML).findtext("filename")
+
+
+def out_rows(cb: CB) -> dict[str, list[str]]:
+    """CB's records of out/, state by name (several rows of one name, oldest first)."""
+    rows: dict[str, list[str]] = {}
+    for row in cb.model.files(RELATION, "out"):
+        rows.setdefault(row["name"], []).append(row["state"])
+    return rows
+
+
+def test_two_unreadable_files_of_one_stem_each_keep_their_own_error_file(cb):
+    """``dup.txt`` then ``dup.opd``: the second error file once replaced the first, unread."""
+    ftp = cb.login()
+    try:
+        assert put_ascii_raw(ftp, "in/dup.txt", NOT_DIGICOM).startswith("226")
+        assert put_ascii_raw(ftp, "in/dup.opd", NOT_DIGICOM).startswith("226")
+        assert names(ftp, "out") == ["dup-2.fout.xml", "dup.fout.xml"]
+        assert out_rows(cb) == {"dup.fout.xml": ["present"], "dup-2.fout.xml": ["present"]}
+        assert error_file_of(get_ascii(ftp, "out/dup.fout.xml")) == "dup.txt"
+        assert error_file_of(get_ascii(ftp, "out/dup-2.fout.xml")) == "dup.opd"
+        assert names(ftp, "out") == []
+    finally:
+        close_quietly(ftp)
+    assert out_rows(cb) == {"dup.fout.xml": ["downloaded"], "dup-2.fout.xml": ["downloaded"]}
+    placed = cb.runtime.journal.entries(kind="file.created", match={"folder": "out"})
+    assert [e["name"] for e in placed] == ["dup.fout.xml", "dup-2.fout.xml"]
+
+
+def test_an_error_file_name_fetched_already_is_used_again(cb):
+    ftp = cb.login()
+    try:
+        assert put_ascii_raw(ftp, "in/again.txt", NOT_DIGICOM).startswith("226")
+        assert error_file_of(get_ascii(ftp, "out/again.fout.xml")) == "again.txt"
+        assert put_ascii_raw(ftp, "in/again.opd", NOT_DIGICOM).startswith("226")
+        assert names(ftp, "out") == ["again.fout.xml"]  # nothing waits under that name: no suffix
+        assert error_file_of(get_ascii(ftp, "out/again.fout.xml")) == "again.opd"
+    finally:
+        close_quietly(ftp)
+    assert out_rows(cb) == {"again.fout.xml": ["downloaded", "downloaded"]}
+
+
+def test_an_unreadable_file_with_the_longest_name_gets_an_error_file_within_255_characters(cb):
+    long_txt, long_opd = "x" * 251 + ".txt", "x" * 251 + ".opd"
+    ftp = cb.login()
+    try:
+        assert put_ascii_raw(ftp, f"in/{long_txt}", NOT_DIGICOM).startswith("226")
+        assert put_ascii_raw(ftp, f"in/{long_opd}", NOT_DIGICOM).startswith("226")
+        assert names(ftp, "in") == []
+        first, second = "x" * 246 + ".fout.xml", "x" * 244 + "-2.fout.xml"
+        assert names(ftp, "out") == sorted([first, second])
+        assert error_file_of(get_ascii(ftp, f"out/{first}")) == long_txt
+        assert error_file_of(get_ascii(ftp, f"out/{second}")) == long_opd
+    finally:
+        close_quietly(ftp)
+
+
+def test_a_receipt_never_replaces_a_file_waiting_under_its_name(cb):
+    now = cb.runtime.clock.now()
+    taken = f"{RELATION}u0001{now.astimezone(ZoneInfo('Europe/Amsterdam')):%Y%m%d}.ont"  # the first receipt's name
+    cb.model.place_file(RELATION, taken, b"placed first\r\n")
+    data = build_opdnaw(Order(order_number="PO-1", lines=[OrderLine("9789085013402", 1)]),
+                        sender_relation_id=RELATION, reference="REF-NEXT", now=now)
+    ftp = cb.login()
+    try:
+        assert ftp.storlines("STOR in/next.txt", io.BytesIO(data)).startswith("226")
+        (receipt,) = set(names(ftp, "out")) - {taken}
+        assert receipt == taken.replace("u0001", "u0002")
+        assert get_ascii(ftp, f"out/{taken}") == b"placed first\r\n"
+        assert parse_ontbev(get_ascii(ftp, f"out/{receipt}")).original_reference == "REF-NEXT"
+    finally:
+        close_quietly(ftp)
+    assert out_rows(cb) == {taken: ["downloaded"], receipt: ["downloaded"]}
+
+
+def test_an_invoice_is_refused_rather_than_replace_a_file_waiting_under_its_name(cb):
+    admin = f"{cb.koppelsim.admin_url}api/cb/invoices"
+    pdf_name = f"{RELATION}_K1734987.pdf"  # the next invoice's PDF (numbers start at K1734987)
+    cb.model.place_file(RELATION, pdf_name, b"%PDF-1.4 placed first\n%%EOF\n")
+    refused = requests.post(admin, json={"relation_id": RELATION}, timeout=30)
+    assert refused.status_code == 409, refused.text
+    assert cb.model.invoices() == []
+    assert cb.model.present(RELATION, "out") == [pdf_name]  # neither half of the invoice placed
+    ftp = cb.login()
+    try:
+        ftp.voidcmd("TYPE I")
+        ftp.retrbinary(f"RETR out/{pdf_name}", lambda chunk: None)
+        issued = requests.post(admin, json={"relation_id": RELATION}, timeout=30)  # the name is free again
+        assert issued.status_code == 201, issued.text
+        assert names(ftp, "out") == sorted([issued.json()["xml_name"], issued.json()["pdf_name"]])
+    finally:
+        close_quietly(ftp)
+    assert issued.json()["pdf_name"] == pdf_name
