@@ -80,6 +80,7 @@ class Outcome:
 
     issues: list[Issue] = field(default_factory=list)
     record: dict | None = None
+    draft: dict | None = None  # a refusal: the record as far as it was worked out, for the answer
 
     @property
     def ok(self) -> bool:

@@ -79,6 +79,8 @@ class Invoices:
         existing = self.get(office.code, invoicetype, number) if number else None
         if existing and existing["status"] != "concept":
             outcome.add((), errors.INVOICE_NOT_CONCEPT)
+            # answered with the invoice as it is, not the request (murb's ..._invoice_create_final_error.xml)
+            outcome.draft = existing
             return outcome
         if header_problem:
             outcome.add(("header",), errors.INVOICE_HEADER_ERRORS)

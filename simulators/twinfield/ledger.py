@@ -159,10 +159,11 @@ class Ledger:
             fin.update((existing or {}).get("data", {}).get("financials") or {})
             fin.update({k: v for k, v in data["financials"].items() if v not in (None, "")})
             data["financials"] = fin
-        if "addresses" in data:  # [CHOSEN] addresses sent replace the ones stored, numbered from 1
-            data["addresses"] = [{**a, "id": str(i + 1), "type": a.get("type") or "invoice",
-                                  "default": a.get("default") or ("true" if i == 0 else "false")}
-                                 for i, a in enumerate(data["addresses"])]
+        if "addresses" in data or dimtype in ("DEB", "CRD"):
+            stored = (existing or {}).get("data", {}).get("addresses") or []
+            data["addresses"] = merge_addresses(stored, data.get("addresses") or [], existing is None)
+            if not data["addresses"] and dimtype in ("DEB", "CRD"):
+                data["addresses"] = [default_address(name)]
         outcome.record = self.put(office, dimtype, code, name, data, now)
         outcome.record["created"] = existing is None
         return outcome
@@ -175,6 +176,50 @@ class Ledger:
                 if address.get("email"):
                     found[address["email"].lower()] = dim["code"]
         return found
+
+
+def default_address(name: str, country: str = "NL", email: str | None = None) -> dict:
+    """The address Twinfield gives a customer or supplier created without one: an invoice address with its
+    name and the office's country (murb's cluster_processxml_customer_create_success.xml answers a create
+    with ``<addresses/>`` so). [CHOSEN] the country is NL: every simulated office is Dutch."""
+    address = {"id": "1", "type": "invoice", "default": "true", "name": name, "country": country}
+    if email is not None:
+        address["email"] = email
+    return address
+
+
+def merge_addresses(stored: list[dict], sent: list[dict], create: bool) -> list[dict]:
+    """The addresses after a create or update (``sent``: each address's fields, ``id``/``type``/``default``
+    None where not sent).
+
+    A create numbers the addresses sent from 1, the first the default. An update keeps every stored
+    address it does not name - an empty ``<addresses/>`` changes nothing, as murb's
+    cluster_processxml_customer_update_success.xml still has address 1 - and changes the fields sent of the
+    address whose ``id`` it gives. [CHOSEN] an address sent without an id (the koppeling sends none) changes
+    the first stored address of its type that this update has not changed yet, or else is added with the
+    next free id: sending the same invoice and postal address again does not pile up copies."""
+    if create:
+        return [{**_given(a), "id": str(i + 1), "type": a.get("type") or "invoice",
+                 "default": a.get("default") or ("true" if i == 0 else "false")} for i, a in enumerate(sent)]
+    result = [dict(a) for a in stored]
+    changed: set[str] = set()
+    for address in sent:
+        wanted = (address.get("id") or "").strip()
+        kind = address.get("type") or "invoice"
+        target = next((a for a in result if a.get("id") == wanted), None) if wanted else \
+            next((a for a in result if a.get("type", "invoice") == kind and a.get("id") not in changed), None)
+        if target is None:
+            free = str(max((int(a["id"]) for a in result if str(a.get("id", "")).isdigit()), default=0) + 1)
+            target = {"id": free, "type": kind, "default": "false" if result else "true"}
+            result.append(target)
+        target.update(_given(address))
+        changed.add(target["id"])
+    return result
+
+
+def _given(address: dict) -> dict:
+    """The fields an address was sent with (``id`` is the stored one's, not taken from the request)."""
+    return {k: v for k, v in address.items() if v is not None and k != "id"}
 
 
 def _first_free(choices: list[list[str]], taken: set[str]) -> str | None:

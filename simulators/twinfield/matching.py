@@ -43,6 +43,7 @@ class Matching:
                 outcome.add(("matchdate",), str(exc))
         found = []
         named: set[tuple] = set()
+        seen: list[dict | None] = []  # per line sent: the booking line it names, as far as it was found
         for i, wanted in enumerate(given.get("lines") or []):
             ref = ("line", i)
             number = (wanted.get("transnumber") or "").strip()
@@ -51,6 +52,8 @@ class Matching:
             except ValueError:
                 line_no = -1
             line = self.transactions.line(office, (wanted.get("transcode") or "").strip().upper(), number, line_no)
+            seen.append(None if line is None else {**line, "matchvalue": (wanted.get("matchvalue") or "").strip()
+                                                   or line["openvalue"], "index": i})
             if line is None:
                 outcome.add(ref, errors.LINE_NOT_FOUND)
                 continue
@@ -84,6 +87,15 @@ class Matching:
         if not outcome.issues and total != 0:
             outcome.add((), errors.match_not_zero(total))
         if outcome.issues:
+            # The answer shows every line that was found worked out, the others as sent (php-twinfield's
+            # single-matchset.xml, its second set): the set as far as it got, not matched, so no match number.
+            values = {i: value for i, _, value in found}
+            outcome.draft = {"office": office, "matchcode": matchcode, "matchcode_name": MATCHCODES.get(matchcode),
+                             "matchdate": fmt_date(day) if ("matchdate",) not in {i.ref for i in outcome.issues}
+                             else given.get("matchdate"), "matchnumber": None, "value": fmt(total),
+                             "lines": [None if line is None else
+                                       {**line, "matchvalue": fmt(values[line["index"]])} if line["index"] in values
+                                       else line for line in seen]}
             return outcome
         stamp = format_instant(now)
         with self.store.transaction() as db:

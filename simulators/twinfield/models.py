@@ -21,7 +21,7 @@ from .config import Article, Dimension, Office, TwinfieldConfig, VatCode
 from .directory import Directory
 from .finder import Finder
 from .invoices import Invoices, invoice_view
-from .ledger import LEVELS, Ledger, dimension_view
+from .ledger import LEVELS, Ledger, default_address, dimension_view
 from .matching import Matching
 from .schema import SCHEMA, TABLES
 from .transactions import Settings, Transactions, booking_view
@@ -121,8 +121,7 @@ class TwinfieldModel:
             if dim.type in ("DEB", "CRD"):
                 data["financials"] = {"duedays": str(dim.duedays),
                                       "substitutewith": "1300" if dim.type == "DEB" else "1600"}
-                data["addresses"] = [{"id": "1", "type": "invoice", "default": "true", "name": dim.name,
-                                      "country": dim.country, "email": dim.email}]
+                data["addresses"] = [default_address(dim.name, dim.country, dim.email)]
             if dim.vatnumber:
                 data["vatnumber"] = dim.vatnumber
             made.append(dimension_view(self.ledger.put(office, dim.type, dim.code, dim.name, data, self.now())))

@@ -7,7 +7,9 @@ processed on its own (php-twinfield's fixture has two failed bank transactions n
 each write is one database transaction.
 
 This is the one translator from model outcomes to Twinfield's answer: a stored record rendered like the
-real responses, or the request sent back with ``msgtype``/``msg``/``result="0"`` where the problem is.
+real responses, or a refusal with ``msgtype``/``msg``/``result="0"`` where the problem is - on what the model
+worked out where it could (a transaction, a match set, a final invoice: ``Outcome.draft``), else on the
+request as it was sent.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from . import errors
 from .browse import BROWSE_CODES, BROWSE_NAMES, Browser, cell, field_type, matches
 from .directory import Caller, OfficeInfo
 from .errors import Issue, Outcome
-from .xmlmarks import elements, error_element, leaf_text, leaves, marked_copy
+from .xmlmarks import elements, error_element, leaf_text, leaves, marked, marked_copy
 from .xmltext import Rendered, as_element
 
 if TYPE_CHECKING:
@@ -110,6 +112,10 @@ class ProcessXml:
                 issue = Issue((), reject.get("msg") or f"Geweigerd door regel {rule['id']}.", reject.get("msgtype",
                                                                                                          "error"))
                 self.journal("twinfield.rejected", element=el.tag, rule=rule["id"], msg=issue.msg, **_flat(event_of(el)))
+                draft = self._transaction_draft(caller, el) if el.tag == "transaction" else None
+                if draft is not None:  # refused as Twinfield refuses: the transaction worked out, not booked
+                    return marked(as_element(self.model.renderer.transaction(draft, dict(el.attrib), refused=True)),
+                                  [issue])
                 return marked_copy(el, [issue])
         return handler(caller, el)
 
@@ -137,19 +143,30 @@ class ProcessXml:
             return marked_copy(el, [Issue(("header", "office") if header is not None else ("office",), problem)])
         if (el.get("action") or "").lower() == "delete":
             return self._delete(el, office)
-        head = leaves(header)
-        given = {"attrs": dict(el.attrib), "header": {k: head.get(k) for k in HEADER_FIELDS},
-                 "lines": [_line(line) for line in elements(el.find("lines"), "line")]}
-        given["header"]["extras"] = [(k, v) for k, v in head.items() if k not in HEADER_FIELDS]
         with self.model.write_lock:
-            outcome = self.model.transactions.post(caller, office, given, self.model.now())
+            outcome = self.model.transactions.post(caller, office, _transaction_given(el), self.model.now())
         if outcome.ok:
             record = outcome.record
             self.journal("twinfield.booking", office=record["office"], code=record["code"], number=record["number"],
                          invoicenumber=record["invoicenumber"], location=record["location"],
                          lines=len(record["lines"]))
             return self.model.renderer.transaction(record, dict(el.attrib))
+        if outcome.draft is not None:
+            self._journal_refusal(el, outcome.issues)
+            answer = as_element(self.model.renderer.transaction(outcome.draft, dict(el.attrib), refused=True))
+            return marked(answer, outcome.issues)
         return self._refused(el, outcome)
+
+    def _transaction_draft(self, caller: Caller, el: etree._Element) -> dict | None:
+        """What the transaction would be worked out to, nothing stored; None where that cannot be done."""
+        header = el.find("header")
+        if header is None or (el.get("action") or "").lower() == "delete":
+            return None
+        office, problem = self._office(caller, leaf_text(header, "office"))
+        if problem:
+            return None
+        return self.model.transactions.post(caller, office, _transaction_given(el), self.model.now(),
+                                            check_only=True).draft
 
     def _delete(self, el: etree._Element, office: OfficeInfo) -> etree._Element:
         with self.model.write_lock:
@@ -194,6 +211,9 @@ class ProcessXml:
                          invoicenumber=record["invoicenumber"], status=record["status"],
                          customer=record["customer"])
             return self.model.renderer.invoice(record, dict(el.attrib))
+        if outcome.draft is not None:
+            self._journal_refusal(el, outcome.issues)
+            return marked(self.model.renderer.invoice(outcome.draft, dict(el.attrib), refused=True), outcome.issues)
         return self._refused(el, outcome)
 
     def _match(self, caller: Caller, el: etree._Element) -> etree._Element:
@@ -212,6 +232,9 @@ class ProcessXml:
                     self.journal("twinfield.match", office=office.code, matchnumber=record["matchnumber"],
                                  lines=[f"{ln['code']}/{ln['number']}/{ln['id']}" for ln in record["lines"]])
                     answer = self.model.renderer.match_set(record)
+                elif outcome.draft is not None:
+                    self._journal_refusal(set_el, outcome.issues)
+                    answer = marked(self._refused_set(set_el, outcome.draft), outcome.issues)
                 else:
                     answer = self._refused(set_el, outcome)
             ok = ok and answer.get("result") == "1"
@@ -219,10 +242,24 @@ class ProcessXml:
         response.set("result", "1" if ok else "0")
         return response
 
+    def _refused_set(self, set_el: etree._Element, draft: dict) -> etree._Element:
+        """A refused match set: the lines found worked out, each one not found as it was sent, in its place."""
+        answer = self.model.renderer.match_set(draft)
+        lines = answer.find("lines")
+        for index, (line, sent) in enumerate(zip(draft["lines"], elements(set_el.find("lines"), "line"))):
+            if line is None:
+                copied = copy.deepcopy(sent)
+                copied.tail = None
+                lines.insert(index, copied)
+        return answer
+
     def _refused(self, el: etree._Element, outcome: Outcome) -> etree._Element:
         issues = outcome.issues or [Issue((), errors.unknown_element(el.tag))]
-        self.journal("twinfield.refused", element=el.tag, msgs=[i.msg for i in issues], **_flat(event_of(el)))
+        self._journal_refusal(el, issues)
         return marked_copy(el, issues)
+
+    def _journal_refusal(self, el: etree._Element, issues: list[Issue]) -> None:
+        self.journal("twinfield.refused", element=el.tag, msgs=[i.msg for i in issues], **_flat(event_of(el)))
 
     # -- reads ------------------------------------------------------------------------------------------
 
@@ -251,7 +288,7 @@ class ProcessXml:
         if kind == "salesinvoice":
             number = (fields.get("invoicenumber") or "").strip()
             inv = self.model.invoices.get(office.code, code, number)
-            return render.invoice(inv, {}) if inv else error_element("salesinvoice",
+            return render.invoice(inv) if inv else error_element("salesinvoice",
                                                                      errors.invoice_not_found(number, code))
         if kind == "vat":
             vat = self.model.vat.get(office.code, code)
@@ -337,6 +374,15 @@ class ProcessXml:
         return answer
 
 
+def _transaction_given(el: etree._Element) -> dict:
+    """A ``<transaction>`` as ``Transactions.post`` takes it: {attrs, header, lines}, texts as sent."""
+    head = leaves(el.find("header"))
+    given = {"attrs": dict(el.attrib), "header": {k: head.get(k) for k in HEADER_FIELDS},
+             "lines": [_line(line) for line in elements(el.find("lines"), "line")]}
+    given["header"]["extras"] = [(k, v) for k, v in head.items() if k not in HEADER_FIELDS]
+    return given
+
+
 def _line(line: etree._Element) -> dict:
     fields = leaves(line)
     known = ("dim1", "dim2", "dim3", "debitcredit", "value", "vatcode", "vatvalue", "description", "invoicenumber",
@@ -355,7 +401,7 @@ def _dimension_fields(el: etree._Element) -> dict:
     if el.find("financials") is not None:
         given["financials"] = leaves(el.find("financials"))
     if el.find("addresses") is not None:
-        given["addresses"] = [{**leaves(a), "type": a.get("type"), "default": a.get("default")}
+        given["addresses"] = [{**leaves(a), "id": a.get("id"), "type": a.get("type"), "default": a.get("default")}
                               for a in elements(el.find("addresses"), "address")]
     if el.find("banks") is not None:
         given["banks"] = [{**leaves(b), "default": b.get("default") or "true"} for b in elements(el.find("banks"), "bank")]

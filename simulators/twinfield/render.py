@@ -11,12 +11,13 @@ Names (``name``/``shortname`` attributes) are looked up from the model, as Twinf
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
 from ..core.clock import parse_instant
+from .invoice_render import invoice_answer
 from .ledger import LEVELS, TYPE_NAMES, twinfield_stamp
 from .money import fmt, fmt_date, parse_date, plus_days
 from .transactions import journal_of
@@ -78,10 +79,16 @@ class Renderer:
 
     # -- transactions -----------------------------------------------------------------------------------
 
-    def transaction(self, txn: dict, attrs: dict | None = None) -> Rendered:
-        """The booked transaction as Twinfield answers it (written as text: the hot path, see xmltext)."""
-        root_attrs = {k: v for k, v in (attrs or {}).items() if k not in ("destiny", "result", "msg", "msgtype")}
-        root_attrs = {**root_attrs, "result": "1", "location": txn["location"]}
+    def transaction(self, txn: dict, attrs: dict | None = None, refused: bool = False) -> Rendered:
+        """The booked transaction as Twinfield answers it (written as text: the hot path, see xmltext).
+
+        ``refused``: a draft (``transaction_draft``) for a refusal's answer: the request's attributes as
+        sent (``destiny`` too), no result or location yet - the caller puts the messages on."""
+        if refused:
+            root_attrs = {k: v for k, v in (attrs or {}).items() if k not in ("result", "msg", "msgtype")}
+        else:
+            root_attrs = {k: v for k, v in (attrs or {}).items() if k not in ("destiny", "result", "msg", "msgtype")}
+            root_attrs = {**root_attrs, "result": "1", "location": txn["location"]}
         out = XmlText()
         out.open("transaction", attributes(root_attrs))
         office = txn["office"]
@@ -90,7 +97,7 @@ class Renderer:
         out.open("header")
         out.leaf("office", office, attributes(self._office_attrs(office)))
         out.leaf("code", txn["code"], attributes({"name": journal["name"], "shortname": journal["shortname"]}))
-        out.leaf("currency", txn["currency"], ' name="Euro" shortname="Euro"')
+        out.leaf("currency", txn["currency"], ' name="Euro" shortname="Euro"' if txn["currency"] == "EUR" else "")
         out.leaf("date", txn["date"])
         out.leaf("period", txn["period"])
         if txn["invoicenumber"]:
@@ -104,7 +111,8 @@ class Renderer:
         out.leaf("user", txn["user"].upper(), attributes({"name": name, "shortname": name}))
         for tag, text in txn["header"].get("extras") or []:
             out.leaf(tag, text)
-        out.leaf("number", txn["number"])
+        if txn["number"]:  # a refused transaction has none
+            out.leaf("number", txn["number"])
         out.close()
         out.open("lines")
         for line in txn["lines"]:
@@ -145,9 +153,10 @@ class Renderer:
             if line["baseline"]:
                 out.leaf("baseline", line["baseline"])
         if line["type"] == "total":
-            vat_total = fmt(sum((Decimal(v["value"]) for v in txn["lines"] if v["type"] == "vat"), Decimal(0)))
-            out.leaf("vattotal", vat_total)
-            out.leaf("vatbasetotal", vat_total)
+            vat_total = _vat_total(txn["lines"])
+            if vat_total is not None:
+                out.leaf("vattotal", vat_total)
+                out.leaf("vatbasetotal", vat_total)
         for tag, text in line["extra"] or []:
             out.leaf(tag, text)
         if line["matchable"] and line["type"] != "total":
@@ -305,60 +314,29 @@ class Renderer:
 
     # -- sales invoices ---------------------------------------------------------------------------------
 
-    def invoice(self, inv: dict, attrs: dict | None = None) -> etree._Element:
-        data = inv["data"]
-        root_attrs = {k: v for k, v in (attrs or data.get("raw_attrs") or {}).items()
-                      if k not in ("result", "msg", "msgtype")}
-        root = E("salesinvoice", {**root_attrs, "result": "1"})
-        header = sub(root, "header")
-        h = data["header"]
-        for tag in ("office", "invoicetype", "invoicenumber", "invoicedate", "duedate", "bank",
-                    "invoiceaddressnumber", "deliveraddressnumber", "customer", "period", "currency", "status",
-                    "paymentmethod", "headertext", "footertext"):
-            sub(header, tag, h.get(tag) or "")
-        if data.get("financials"):
-            fin = sub(root, "financials")
-            sub(fin, "code", data["financials"]["code"])
-            sub(fin, "number", data["financials"]["number"])
-        lines = sub(root, "lines")
-        for line in data["lines"]:
-            el = sub(lines, "line", id=line["id"])
-            sub(el, "article", line["article"])
-            if "valueexcl" not in line:
-                sub(el, "description", line.get("description") or "")
-                continue
-            for tag in ("subarticle", "quantity", "units", "allowdiscountorpremium", "description", "valueexcl",
-                        "vatvalue", "valueinc", "unitspriceexcl"):
-                sub(el, tag, line.get(tag) or "")
-            for tag in ("freetext1", "freetext2", "freetext3"):
-                sub(el, tag, "")
-            sub(el, "dim1", line["dim1"], **self._dim_attrs(inv["office"], line["dim1"], 1))
-            sub(el, "vatcode", line["vatcode"], name=line["vatname"], shortname=line["vatshortname"], type="sales")
-            sub(el, "performancetype", line.get("performancetype") or "")
-            sub(el, "performancedate", line.get("performancedate") or "")
-        vatlines = sub(root, "vatlines")
-        for v in data["vatlines"]:
-            el = sub(vatlines, "vatline")
-            sub(el, "vatcode", v["vatcode"], name=v["name"], shortname=v["shortname"],
-                percentage=f"{float(v['percentage']):.9f}")
-            sub(el, "vatvalue", v["vatvalue"])
-            sub(el, "performancetype", "")
-            sub(el, "performancedate", "")
-        totals = sub(root, "totals")
-        sub(totals, "valueexcl", data["totals"]["valueexcl"])
-        sub(totals, "valueinc", data["totals"]["valueinc"])
-        return root
+    def invoice(self, inv: dict, attrs: dict | None = None, refused: bool = False) -> etree._Element:
+        """A sales invoice as a write's (``attrs``: the request's root attributes) or a read's answer
+        (``attrs`` None); see ``invoice_render``."""
+        return invoice_answer(inv, attrs, refused, lambda code: self._dim_attrs(inv["office"], code, 1))
 
     # -- match sets -------------------------------------------------------------------------------------
 
     def match_set(self, record: dict) -> etree._Element:
-        root = E("set", {"result": "1"})
-        sub(root, "office", record["office"], **self._office_attrs(record["office"]))
-        sub(root, "matchcode", record["matchcode"], name=record["matchcode_name"])
+        """A match set (php-twinfield's single-matchset.xml): the office without names, each line with the
+        booking's details. A refused set's record (``Matching.match``'s draft) has None for a line that was
+        not found - left out here, the caller puts the line as sent in its place - and no match number."""
+        root = E("set", {"result": "1"} if record["matchnumber"] else {})
+        sub(root, "office", record["office"])
+        if record["matchcode_name"]:
+            sub(root, "matchcode", record["matchcode"], name=record["matchcode_name"])
+        else:
+            sub(root, "matchcode", record["matchcode"])
         sub(root, "matchdate", record["matchdate"])
         lines = sub(root, "lines")
         dims = []
         for line in record["lines"]:
+            if line is None:
+                continue
             el = sub(lines, "line", result="1")
             journal = journal_of(self.model.directory.find_office(record["office"]), line["code"]) or \
                 {"name": line["code"], "shortname": line["code"]}
@@ -379,9 +357,20 @@ class Renderer:
                 dims.append(line["dim2"])
         dimensions = sub(root, "dimensions")
         for code in dims:
-            sub(dimensions, "dimension", code, level="2", matchnumber=record["matchnumber"])
+            if record["matchnumber"]:
+                sub(dimensions, "dimension", code, level="2", matchnumber=record["matchnumber"])
+            else:
+                sub(dimensions, "dimension", code, level="2")
         sub(root, "value", record["value"])
         return root
+
+
+def _vat_total(lines: list[dict]) -> str | None:
+    """The sum of the VAT lines; None when one of them has no amount (a refused booking's unreadable value)."""
+    try:
+        return fmt(sum((Decimal(v["value"]) for v in lines if v["type"] == "vat"), Decimal(0)))
+    except (InvalidOperation, TypeError):
+        return None
 
 
 _COUNTRIES = {"NL": "Nederland", "BE": "België", "DE": "Duitsland", "FR": "Frankrijk", "GB": "Verenigd Koninkrijk",

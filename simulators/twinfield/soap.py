@@ -148,6 +148,11 @@ def is_query(operation: str) -> bool:
 
 # -- writing ---------------------------------------------------------------------------------------------
 
+# ASMX's declaration, double quotes and no line break before the envelope (murb's recorded
+# cluster_processxml_customer_update_success.xml, written as it came); not lxml's ``<?xml version='1.0' ...?>``.
+# The ProcessXmlString result string itself has no declaration, in Twinfield's answers as in ours.
+DECLARATION = b'<?xml version="1.0" encoding="utf-8"?>'
+
 
 def envelope(version: str, body_child: etree._Element, header: dict | None = None) -> bytes:
     ns = SOAP11 if version == "1.1" else SOAP12
@@ -159,17 +164,17 @@ def envelope(version: str, body_child: etree._Element, header: dict | None = Non
             etree.SubElement(twinfield, f"{{{TNS}}}{name}").text = value
     body = etree.SubElement(root, f"{{{ns}}}Body")
     body.append(body_child)
-    return etree.tostring(root, xml_declaration=True, encoding="utf-8")
+    return DECLARATION + etree.tostring(root, encoding="utf-8")  # (utf-8 given: lxml adds no declaration)
 
 
 def text_result_envelope(version: str, operation: str, text: str) -> bytes:
     """``envelope(version, <{operation}Response><{operation}Result>text</...></...>)`` written directly: the
     same bytes lxml writes for that tree (tests compare both), without building it (the hot path's answer)."""
     ns = SOAP11 if version == "1.1" else SOAP12
-    return (f"<?xml version='1.0' encoding='utf-8'?>\n<soap:Envelope xmlns:soap=\"{ns}\" xmlns:xsi=\"{XSI}\" "
-            f"xmlns:xsd=\"{XSD}\"><soap:Body><{operation}Response xmlns=\"{TNS}\"><{operation}Result>"
-            f"{text_escape(text)}</{operation}Result></{operation}Response></soap:Body></soap:Envelope>"
-            ).encode("utf-8")
+    return DECLARATION + (
+        f"<soap:Envelope xmlns:soap=\"{ns}\" xmlns:xsi=\"{XSI}\" xmlns:xsd=\"{XSD}\"><soap:Body>"
+        f"<{operation}Response xmlns=\"{TNS}\"><{operation}Result>{text_escape(text)}</{operation}Result>"
+        f"</{operation}Response></soap:Body></soap:Envelope>").encode("utf-8")
 
 
 def operation_response(operation: str, prefixed: bool = False) -> etree._Element:

@@ -30,6 +30,7 @@ from .directory import Caller, OfficeInfo
 from .errors import Outcome
 from .ledger import Ledger
 from .money import ZERO, BadValue, fmt, fmt_date, parse_date, parse_period, period_of, plus_days
+from .transaction_draft import draft_record
 from .transaction_lines import MAX_INVOICENUMBER, LineReader
 from .vat import VatBook
 
@@ -61,8 +62,13 @@ class Transactions:
 
     # -- posting ----------------------------------------------------------------------------------------
 
-    def post(self, caller: Caller, office: OfficeInfo | None, given: dict, now: datetime) -> Outcome:
-        """``given``: {attrs, header, lines}, every value the text that was sent (or None)."""
+    def post(self, caller: Caller, office: OfficeInfo | None, given: dict, now: datetime,
+             check_only: bool = False) -> Outcome:
+        """``given``: {attrs, header, lines}, every value the text that was sent (or None).
+
+        A refusal's outcome carries ``draft``: the transaction as far as it was worked out (see
+        ``transaction_draft``), when its journal is known. ``check_only`` stores nothing and always gives the
+        draft (a scripted rejection answers with it)."""
         outcome = Outcome()
         attrs, header, lines = given["attrs"], given["header"], given["lines"]
         # raisewarning defaults to true (Twinfield's documentation); [CHOSEN] a raised warning blocks the
@@ -107,12 +113,31 @@ class Transactions:
             missing = sum((p["signed"] for p in all_lines), ZERO)
             if missing != 0:
                 outcome.add((), errors.balance(missing, bool(office.reporting_currency)))
-        if not any(i.blocking for i in outcome.issues) and not (raise_warnings and outcome.issues):
-            if not raise_warnings:
-                outcome.issues = []  # raisewarning="false": warnings are not reported
-            outcome.record = self._store(caller, office, code, header, attrs, day, period, currency, all_lines,
-                                         existing, now)
+        if check_only or any(i.blocking for i in outcome.issues) or (raise_warnings and outcome.issues):
+            if journal:  # the refusal is answered with what could be worked out (the slower path: no hurry)
+                failed = {i.ref for i in outcome.issues if i.blocking}
+                number = existing["number"] if existing else ((header.get("number") or "").strip() or None)
+                outcome.draft = draft_record(
+                    office.code, code, caller.user, header, lines, all_lines, day, ("header", "date") not in failed,
+                    period, ("header", "period") not in failed, currency,
+                    self._duedate(office, code, header, day, all_lines), number, journal["kind"])
+            return outcome
+        if not raise_warnings:
+            outcome.issues = []  # raisewarning="false": warnings are not reported
+        outcome.record = self._store(caller, office, code, header, attrs, day, period, currency, all_lines,
+                                     existing, now)
         return outcome
+
+    @staticmethod
+    def _duedate(office: OfficeInfo, code: str, header: dict, day: date, lines: list[dict]) -> str | None:
+        """The due date sent, or for a sales booking the date plus the customer's payment term (30 days)."""
+        duedate = (header.get("duedate") or "").strip() or None
+        if (journal_of(office, code) or {}).get("kind") == "sales" and not duedate:
+            total = next((p for p in lines if p["type"] == "total"), None)
+            days = int(((total or {}).get("relation") or {}).get("data", {}).get("financials", {}).get("duedays")
+                       or 30)
+            duedate = fmt_date(plus_days(day, days))
+        return duedate
 
     def _date(self, header: dict, outcome: Outcome, now: datetime) -> date:
         raw = header.get("date")
@@ -163,12 +188,7 @@ class Transactions:
         location = "final" if (attrs.get("destiny") or "").lower() == "final" else "temporary"
         stamp = format_instant(now)
         invoicenumber = (header.get("invoicenumber") or "").strip() or None
-        duedate = (header.get("duedate") or "").strip() or None
-        if (journal_of(office, code) or {}).get("kind") == "sales" and not duedate:
-            total = next((p for p in lines if p["type"] == "total"), None)
-            days = int(((total or {}).get("relation") or {}).get("data", {}).get("financials", {}).get("duedays")
-                       or 30)
-            duedate = fmt_date(plus_days(day, days))
+        duedate = self._duedate(office, code, header, day, lines)
         head = {"extras": header.get("extras") or [], "kind": (journal_of(office, code) or {}).get("kind")}
         header_json = json.dumps(head)
         rows = [_line_row(p, invoicenumber) for p in lines]

@@ -1,10 +1,11 @@
 """Reading request elements into plain dicts, and putting Twinfield's messages back on them.
 
-Twinfield answers a failed request with the request itself, each problem as ``msgtype``/``msg``/``result="0"``
-on the element it concerns and ``result="0"`` on every element above it (php-twinfield's
-banktransaction-with-warning-message.xml: the warning on ``<date>``, ``result="0"`` on ``<header>``,
-``<transaction>`` and ``<transactions>``). Several messages on one element are joined with ``//``, as in
-the real balance error.
+Twinfield answers a failed request with each problem as ``msgtype``/``msg``/``result="0"`` on the element it
+concerns and ``result="0"`` on every element above it (php-twinfield's banktransaction-with-warning-message.xml:
+the warning on ``<date>``, ``result="0"`` on ``<header>``, ``<transaction>`` and ``<transactions>``). Several
+messages on one element are joined with ``//``, as in the real balance error. The element marked is the
+request itself, or - for a transaction Twinfield could work out - the completed transaction
+(``transaction_draft``); both have the request's elements in the places a ref names.
 """
 
 from __future__ import annotations
@@ -81,14 +82,20 @@ def mark(el: etree._Element, msg: str, kind: str = "error") -> None:
         ancestor.set("result", "0")
 
 
+def marked(answer: etree._Element, issues: list[Issue]) -> etree._Element:
+    """``answer`` (changed in place) as the response to a refusal: every issue placed, ``result="0"`` on the
+    root."""
+    for issue in issues:
+        mark(locate(answer, issue.ref), issue.msg, issue.kind)
+    answer.set("result", "0")
+    return answer
+
+
 def marked_copy(request: etree._Element, issues: list[Issue]) -> etree._Element:
     """The request as the response to a refusal: every issue placed, ``result="0"`` on the root."""
     response = copy.deepcopy(request)
     response.tail = None
-    for issue in issues:
-        mark(locate(response, issue.ref), issue.msg, issue.kind)
-    response.set("result", "0")
-    return response
+    return marked(response, issues)
 
 
 def error_element(tag: str, msg: str, **attrs: Any) -> etree._Element:

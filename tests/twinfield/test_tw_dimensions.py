@@ -96,3 +96,54 @@ def test_finder_errors_are_messages_not_faults(tw, customer):
     with pytest.raises(TwinfieldFault) as elsewhere:
         client.search("DIM", options={"office": "NLA000002"})
     assert "NoAccessToOffice" in str(elsewhere.value)
+
+
+def _murb_answer(reference, name: str):
+    from lxml import etree
+
+    root = etree.fromstring((reference / "murb-twinfield" / name).read_bytes())
+    return etree.fromstring(root.findtext(".//{http://www.twinfield.com/}ProcessXmlStringResult").strip().encode())
+
+
+def test_a_customer_created_with_no_address_gets_the_default_one_of_the_recording(tw, reference):
+    """murb's create_customer.xml sends <addresses/>; cluster_processxml_customer_create_success.xml answers
+    with address 1: invoice, default, the customer's name, country NL."""
+    theirs = _murb_answer(reference, "cluster_processxml_customer_create_success.xml").find("addresses/address")
+    created = tw.process('<dimension status="active"><office>NLA000001</office><type>DEB</type><code>4600</code>'
+                         "<name>Maarten Brouwers</name><shortname/><website/><addresses/><banks/></dimension>")
+    ours = created.find("addresses/address")
+    assert ours is not None, "no address"
+    assert dict(ours.attrib) == dict(theirs.attrib) == {"default": "true", "id": "1", "type": "invoice"}
+    assert [c.tag for c in ours] == [c.tag for c in theirs]
+    for tag in ("name", "country", "ictcountrycode"):
+        assert ours.findtext(tag) == theirs.findtext(tag), tag
+    assert dict(ours.find("country").attrib) == dict(theirs.find("country").attrib)
+    assert tw.api("GET", "/api/twinfield/dimensions?office=NLA000001&type=DEB").json()[0]["data"]["addresses"]
+
+
+def test_an_update_keeps_the_addresses_it_does_not_name(tw, reference):
+    """murb's cluster_processxml_customer_update_success.xml still has address 1 after an update; an empty
+    <addresses/> deletes nothing (the koppeling's customers are found by the e-mail on it)."""
+    theirs = _murb_answer(reference, "cluster_processxml_customer_update_success.xml")
+    assert theirs.find("addresses/address").get("id") == "1"
+    tw.process("<dimension><office>NLA000001</office><type>DEB</type><code>4700</code><name>Jan</name>"
+               "<addresses><address type=\"invoice\"><email>jan@example.com</email><city>Gent</city></address>"
+               "</addresses></dimension>")
+    kept = tw.process("<dimension><office>NLA000001</office><type>DEB</type><code>4700</code><name>Jan</name>"
+                      "<shortname>murb</shortname><addresses/></dimension>")
+    assert [(a.get("id"), a.findtext("email")) for a in kept.findall("addresses/address")] == \
+        [("1", "jan@example.com")]
+    assert tw.model.ledger.emails("NLA000001")["jan@example.com"] == "4700"
+    # by id: that address changes (the fields sent); a new type is added with the next id
+    changed = tw.process("<dimension><office>NLA000001</office><type>DEB</type><code>4700</code><name>Jan</name>"
+                         '<addresses><address id="1"><city>Brugge</city></address>'
+                         '<address type="postal"><city>Gent</city></address></addresses></dimension>')
+    assert [(a.get("id"), a.get("type"), a.findtext("city"), a.findtext("email"))
+            for a in changed.findall("addresses/address")] == \
+        [("1", "invoice", "Brugge", "jan@example.com"), ("2", "postal", "Gent", "")]
+    # [CHOSEN] without an id, the stored address of its type: sending the same addresses again adds none
+    again = tw.process("<dimension><office>NLA000001</office><type>DEB</type><code>4700</code><name>Jan</name>"
+                       '<addresses><address type="invoice"><email>jan@example.nl</email></address>'
+                       '<address type="postal"><city>Antwerpen</city></address></addresses></dimension>')
+    assert [(a.get("id"), a.findtext("city"), a.findtext("email")) for a in again.findall("addresses/address")] \
+        == [("1", "Brugge", "jan@example.nl"), ("2", "Antwerpen", "")]

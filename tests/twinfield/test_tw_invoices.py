@@ -82,3 +82,78 @@ def test_unknown_customer_and_vat_code_are_named(tw, customer):
     assert answer.find("header/customer").get("msg") == "Debiteur 9999 bestaat niet."
     assert answer.find("lines/line[2]/vatcode").get("msg") == "Btw XX bestaat niet of is (nog) niet actief."
     assert tw.model.invoices.list() == []
+
+
+def _shape(el) -> list:
+    """An answer's shape: each element's path, its attribute names in order (no texts)."""
+    found = []
+
+    def walk(node, path):
+        found.append((path, tuple(node.attrib)))
+        for child in node:
+            if isinstance(child.tag, str):
+                walk(child, f"{path}/{child.tag}")
+
+    walk(el, el.tag)
+    return found
+
+
+def test_reading_an_invoice_back_has_the_recorded_read_shape(tw, customer, reference):
+    """murb's cluster_processxml_invoice_read_success.xml element by element: the read does not repeat the
+    create request's root attributes, its dim1 has no names, vatcode its type, no performance fields on
+    lines, the VAT lines come before the totals (inc before excl) and their vatcode has only a name."""
+    from lxml import etree
+
+    text = (reference / "murb-twinfield/cluster_processxml_invoice_read_success.xml").read_text()
+    theirs = etree.fromstring(text[text.index("<salesinvoice"):text.index("</salesinvoice>") + 15].encode())
+    sent = invoice(status="final").replace("<salesinvoice>", '<salesinvoice raisewarning="false" '
+                                                             'autobalancevat="true">')
+    created = tw.process(sent)
+    assert created.get("raisewarning") == "false"  # the write's answer does repeat them (..._create_success)
+    number = created.findtext("header/invoicenumber")
+    ours = tw.process(f"<read><type>salesinvoice</type><office>NLA000001</office><code>FACTUUR</code>"
+                      f"<invoicenumber>{number}</invoicenumber></read>")
+    assert dict(ours.attrib) == dict(theirs.attrib) == {"result": "1"}
+    # the recorded first line has a cost centre (dim2) its article brings; ours have none
+    their_shape = [s for s in _shape(theirs) if not s[0].endswith("/dim2")]
+    # the recorded invoice has three lines, ours two: compare each distinct path once, in first-seen order
+    assert list(dict.fromkeys(_shape(ours))) == list(dict.fromkeys(their_shape))
+    line = ours.find("lines/line")
+    assert line.find("dim1").attrib == {} and line.findtext("dim1") == "8000"
+    assert line.find("vatcode").get("type") == "sales"
+
+
+def test_the_create_answer_names_accounts_and_vat_codes_as_recorded(tw, customer, reference):
+    """murb's cluster_processxml_invoice_create_success.xml: dim1 and vatcode carry name and shortname only,
+    the totals come before the VAT lines."""
+    from lxml import etree
+
+    text = (reference / "murb-twinfield/cluster_processxml_invoice_create_success.xml").read_text()
+    theirs = etree.fromstring(text[text.index("<salesinvoice"):text.index("</salesinvoice>") + 15].encode())
+    ours = tw.process(invoice())
+    for path in ("lines/line/dim1", "lines/line/vatcode", "vatlines/vatline/vatcode"):
+        assert list(ours.find(path).attrib) == list(theirs.find(path).attrib), path
+    assert ours.find("lines/line/dim1").get("name") == "Omzet hoog"
+    order = [c.tag for c in ours]
+    assert order.index("totals") < order.index("vatlines")
+    assert [c.tag for c in theirs].index("totals") < [c.tag for c in theirs].index("vatlines")
+
+
+def test_changing_a_final_invoice_is_answered_with_the_invoice_as_it_is(tw, customer, reference):
+    """murb's cluster_processxml_invoice_create_final_error.xml: the message on the root, which keeps the
+    request's attributes; header, lines, totals and VAT lines are the stored invoice's, without financials."""
+    from lxml import etree
+
+    text = (reference / "murb-twinfield/cluster_processxml_invoice_create_final_error.xml").read_text()
+    theirs = etree.fromstring(text[text.index("<salesinvoice"):text.index("</salesinvoice>") + 15].encode())
+    attrs = '<salesinvoice raisewarning="false" autobalancevat="true">'
+    number = tw.process(invoice(status="final").replace("<salesinvoice>", attrs)).findtext("header/invoicenumber")
+    ours = tw.process(invoice(number=number).replace("<salesinvoice>", attrs).replace("21.50", "99.00"))
+    assert list(ours.attrib) == list(theirs.attrib)
+    assert ours.get("msg") == theirs.get("msg") == "Kan geen factuur bijwerken die geen concept meer is."
+    assert [c.tag for c in ours] == [c.tag for c in theirs] == ["header", "lines", "totals", "vatlines"]
+    assert ours.findtext("header/status") == theirs.findtext("header/status") == "final"
+    line = ours.find("lines/line")
+    assert line.findtext("unitspriceexcl") == "21.50"  # the stored price, not the one sent
+    assert set(line.find("dim1").attrib) == set(theirs.find("lines/line/dim1").attrib)
+    assert set(line.find("vatcode").attrib) == set(theirs.find("lines/line/vatcode").attrib)

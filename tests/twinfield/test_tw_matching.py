@@ -193,3 +193,45 @@ def test_an_operator_browse_does_not_know_filters_nothing_also_with_spaces_aroun
         "<from>F1</from><visible>true</visible></column></columns>")
     assert root.get("result") == "1"
     assert {tr.find("key/number").text for tr in root.findall("tr")} == {"202600001", "202600002"}
+
+
+def _shape(el) -> list:
+    return [(e.tag, tuple(e.attrib)) for e in el.iter() if isinstance(e.tag, str)]
+
+
+def test_a_refused_set_shows_the_line_it_found_worked_out_as_recorded(tw, customer, reference):
+    """php-twinfield's single-matchset.xml, second set: the line that does not exist comes back as sent with
+    the message; the line that does comes back filled in with result="1"; lines and set result="0"; the
+    dimensions without a match number; the value is what the lines found add up to."""
+    from lxml import etree
+
+    theirs = etree.fromstring((reference / "php-twinfield/single-matchset.xml").read_bytes())[1]
+    client = tw.client()
+    memo = payment(client, "M1", amount="1.40")
+    ours = tw.process("<match><set><office>NLA000001</office><matchcode>170</matchcode><matchdate>20261121"
+                      "</matchdate><lines><line><transcode>VRK</transcode><transnumber>202600099</transnumber>"
+                      "<transline>1</transline><matchvalue>1.40</matchvalue></line><line><transcode>MEMO"
+                      f"</transcode><transnumber>{memo}</transnumber><transline>2</transline><matchvalue>-1.40"
+                      "</matchvalue></line></lines></set></match>")
+    assert ours.get("result") == "0"
+    ours = ours.find("set")
+    assert _shape(ours) == _shape(theirs)  # every element and attribute name, in order
+    missing, found = ours.findall("lines/line")
+    assert (missing.get("msg"), missing.findtext("transnumber")) == ("De regel bestaat niet.", "202600099")
+    assert found.get("result") == "1" and found.find("transcode").get("name") == "Memoriaal"
+    assert (found.findtext("status"), found.findtext("dim2"), found.findtext("valueopen")) == \
+        ("temporary", "4000", "-1.40")
+    assert ours.findtext("dimensions/dimension") == "4000" and ours.findtext("value") == "-1.40"
+    assert [i["open"] for i in client.open_items(customer="4000")] == ["-1.40"]  # nothing matched
+
+
+def test_a_matched_set_names_its_office_as_recorded(tw, customer, reference):
+    from lxml import etree
+
+    theirs = etree.fromstring((reference / "php-twinfield/single-matchset.xml").read_bytes())[0]
+    client = tw.client()
+    sale(client, "M2")
+    payment(client, "M2")
+    items = client.open_items(customer="4000", invoicenumber="M2")
+    ours = client.match([(i["code"], i["number"], i["line"]) for i in items], matchdate="20261121").find("set")
+    assert _shape(ours) == _shape(theirs)

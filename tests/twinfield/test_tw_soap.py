@@ -255,3 +255,35 @@ def test_posting_to_the_wsdl_url_works_like_the_asmx(tw, soap):
                              data=soap.envelope(soap.process_string("<list><type>offices</type></list>"), token),
                              headers={"Content-Type": "text/xml; charset=utf-8"})
     assert result_of(response).get("result") == "1"
+
+
+def test_the_fault_actor_is_the_address_posted_to_as_in_the_recorded_fault(tw, reference, soap):
+    """ASMX's faultactor is the URL the request was posted to: the recorded fault's
+    ``https://api.accounting2.twinfield.com/webservices/processxml.asmx?wsdl`` is what the ``twinfield`` package
+    (which recorded it) posts to. Posting to that path here gives the same form on our host."""
+    recorded = etree.parse(str(reference / "melvinfolkers-twinfield/invalid_token_soap_fault.xml")).getroot()
+    theirs = recorded.find(f".//{{{SOAP11}}}Fault").findtext("faultactor")
+    response = requests.post(f"{tw.base}/webservices/processxml.asmx?wsdl", timeout=TIMEOUT,
+                             data=soap.envelope(soap.process_string("<list><type>offices</type></list>"), "bad"),
+                             headers={"Content-Type": "text/xml; charset=utf-8"})
+    ours = fault_of(response)["faultactor"]
+    assert ours == f"{tw.base}/webservices/processxml.asmx?wsdl"
+    assert ours.split("/webservices/")[1] == theirs.split("/webservices/")[1] == "processxml.asmx?wsdl"
+
+
+def test_envelopes_start_with_asmxs_declaration_and_the_result_string_has_none(tw, reference, soap):
+    """murb's recorded ProcessXmlString answer (cluster_processxml_customer_update_success.xml, as it came):
+    ``<?xml version="1.0" encoding="utf-8"?><soap:Envelope ...`` - double quotes, no line break - and the
+    result string starts with its element. The same for a fault and a session answer."""
+    recorded = (reference / "murb-twinfield/cluster_processxml_customer_update_success.xml").read_bytes()
+    declaration = recorded[:recorded.index(b"<soap:Envelope")]
+    assert declaration == b'<?xml version="1.0" encoding="utf-8"?>'
+    their_result = etree.fromstring(recorded).findtext(f".//{{{TNS}}}ProcessXmlStringResult")
+    answer = tw.post("processxml", soap.envelope(soap.process_string("<list><type>offices</type></list>"),
+                                                 tw.token()))
+    fault = tw.post("processxml", soap.envelope(soap.process_string("<list><type>offices</type></list>"), "bad"))
+    session = tw.post("session", soap.envelope(f'<KeepAlive xmlns="{TNS}"/>', tw.token(), company=None))
+    for response in (answer, fault, session):
+        assert response.content.startswith(declaration + b"<soap:Envelope "), response.content[:80]
+    our_result = etree.fromstring(answer.content).findtext(f".//{{{TNS}}}ProcessXmlStringResult")
+    assert our_result.startswith("<offices") and their_result.startswith("<dimension")
