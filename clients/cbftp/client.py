@@ -3,11 +3,20 @@
 * explicit FTPS with TLS 1.2+, PROT P, passive mode only;
 * at most one login per 10 minutes: everything is done in one session (upload what waits, then
   collect out/), and the next session waits for the interval;
-* ASCII for text files, binary for .epub .jpg .pdf .zip;
-* never the same file name twice, nothing renamed, deleted or appended in in/, no folders;
+* ASCII for text files, binary for .epub .jpg .pdf .zip; a text file is kept as the ASCII transfer
+  brought it (network ASCII: CRLF line ends), which is what its size check measures;
+* never the same file name twice, nothing renamed, deleted or appended in in/, no folders; a file name
+  is checked against CB's rule before it is queued (``names.py``);
 * the weekly maintenance window is avoided; a 421 is waited out and tried again later;
-* a downloaded file counts as received only once it is on disk; a download that a crash cut short
-  is fetched again (CB keeps a file until a download of it completed).
+* an upload CB refuses for good (a 5xx reply) is set aside with CB's reply (``SessionReport.refused``,
+  ``store.refused_uploads()``) and the session goes on; a 4xx leaves it waiting for the next session.
+  A 550 "already placed" for an upload whose earlier attempt got no answer (a crash or a lost connection
+  after the data went out) means that attempt arrived: it counts as uploaded (``already_at_cb``);
+* a downloaded file counts as received only once it is on disk and its size agrees with CB's (SIZE, see
+  ``completeness.py``). A download that a crash cut short is fetched again while CB still has it; once
+  CB has deleted it (it does so as soon as it has sent it all) the part on disk must prove itself whole,
+  or it is kept aside as ``name.incomplete`` and reported (``SessionReport.incomplete``,
+  ``store.incomplete_files()``), never counted as received.
 """
 
 from __future__ import annotations
@@ -15,20 +24,28 @@ from __future__ import annotations
 import ftplib
 import io
 import os
+import re
 import ssl
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Callable, Protocol
 from zoneinfo import ZoneInfo
 
+from .completeness import Tally
 from .digicom import Order, build_opdnaw, parse_ontbev
+from .names import name_problem
 from .store import CBClientStore
 from .ubl import Invoice, parse_invoice
 
 BINARY = (".epub", ".jpg", ".pdf", ".zip")
+BLOCK = 64 * 1024
 CRASH_ENV = "KOPPELSIM_CB_CLIENT_CRASH_AT"  # a test can make the client die like kill -9 here
-CRASH_POINTS = ("mid_download",)
+# mid_download: after CB's 226, before the file is put in place; cut_short: CB sent the whole file but
+# only its first block reached the disk; after_upload: after CB's 226 for the first upload, before it is noted.
+CRASH_POINTS = ("mid_download", "cut_short", "after_upload")
+# How CB (the simulator: "x was already placed in in/ and cannot be overwritten") says a name is taken.
+_ALREADY_THERE = re.compile(r"already|exists|overwrit", re.IGNORECASE)
 
 
 class Clock(Protocol):
@@ -48,7 +65,10 @@ class CBConnection:
 
 @dataclass
 class Window:
-    """CB's maintenance window as the client avoids it: Friday 08:00-09:00 Europe/Amsterdam (seed 002)."""
+    """CB's weekly maintenance window as the client avoids it. Seed 002: "every Friday between 08:00 and
+    09:00 UTC/GMT +1". [CHOSEN] the client reads that as local time in Europe/Amsterdam (so 07:00-08:00
+    UTC in summer), as the simulator does by default (``cbftp.maintenance.timezone``); ``zone="Etc/GMT-1"``
+    takes the seed's fixed UTC+1 literally instead."""
 
     weekday: int = 4
     start: time = time(8, 0)
@@ -66,8 +86,11 @@ class Window:
 @dataclass
 class SessionReport:
     uploaded: list[str] = field(default_factory=list)
+    already_at_cb: list[str] = field(default_factory=list)  # among uploaded: an earlier, unanswered attempt arrived
+    refused: dict[str, str] = field(default_factory=dict)  # upload -> CB's 5xx reply; set aside, not sent again
+    deferred: dict[str, str] = field(default_factory=dict)  # upload -> CB's 4xx reply; sent again next session
     received: list[str] = field(default_factory=list)
-    incomplete: list[str] = field(default_factory=list)  # cut short by a crash after CB deleted them
+    incomplete: dict[str, str] = field(default_factory=dict)  # CB deleted it, only a part arrived: name -> why
     skipped: str | None = None  # why no session took place
 
 
@@ -100,9 +123,9 @@ class CBClient:
 
     def queue_file(self, name: str, data: bytes) -> str:
         """A PDF or JPG for CB; the name must follow CB's rules (the client checks it before queuing)."""
-        if not name.replace(".", "").replace("-", "").replace("_", "").isalnum() or os.path.splitext(name)[1] != \
-                os.path.splitext(name)[1].lower():
-            raise ValueError(f"{name!r} breaks CB's file-name rules (0-9 a-z A-Z . - _, lower-case extension)")
+        problem = name_problem(name)
+        if problem:
+            raise ValueError(f"{name!r} breaks CB's file-name rules: {problem}")
         self.store.queue_upload(name, data, "attachment", self.clock.now())
         return name
 
@@ -153,56 +176,128 @@ class CBClient:
             raise
         return ftp
 
+    # -- uploads ------------------------------------------------------------------------------------
+
     def _upload(self, ftp: ftplib.FTP_TLS, report: SessionReport) -> None:
+        """Each waiting file once. A lost connection ends the session (the file stays waiting, in doubt)."""
         for item in self.store.pending_uploads():
             name, data = item["name"], item["content"]
-            # storbinary sends TYPE I and storlines TYPE A first: the transfer type follows the extension.
-            ftp.storbinary(f"STOR in/{name}", io.BytesIO(data)) if _binary(name) else \
-                ftp.storlines(f"STOR in/{name}", io.BytesIO(data))
+            in_doubt = item["attempted_at"] is not None
+            self.store.note_attempt(name, self.clock.now())
+            try:
+                # storbinary sends TYPE I and storlines TYPE A first: the transfer type follows the extension.
+                ftp.storbinary(f"STOR in/{name}", io.BytesIO(data)) if _binary(name) else \
+                    ftp.storlines(f"STOR in/{name}", io.BytesIO(data))
+            except ftplib.error_perm as exc:  # 5xx: CB's last word on this file
+                reply = str(exc)
+                if in_doubt and reply.startswith("550") and _ALREADY_THERE.search(reply):
+                    # CB takes a file out of in/ at once, so SIZE cannot confirm it: the refusal is the proof.
+                    self.store.mark_uploaded(name, self.clock.now(), reply)
+                    report.uploaded.append(name)
+                    report.already_at_cb.append(name)
+                else:
+                    self.store.mark_refused(name, self.clock.now(), reply)
+                    report.refused[name] = reply
+                continue
+            except ftplib.error_temp as exc:  # 4xx: not stored; the next session sends it again
+                self.store.clear_attempt(name)
+                report.deferred[name] = str(exc)
+                if str(exc).startswith("421"):  # CB is closing the connection: nothing more this session
+                    raise
+                continue
+            _crash_point("after_upload")
             self.store.mark_uploaded(name, self.clock.now())
             report.uploaded.append(name)
+
+    # -- downloads ----------------------------------------------------------------------------------
 
     def _collect(self, ftp: ftplib.FTP_TLS, report: SessionReport) -> None:
         present = _names(ftp, "out")
         self._settle_interrupted(present, report)
         for name in present:
-            if self.store.received(name):
-                continue  # already on disk here; fetching it twice would count it twice
-            part = self.inbox / f".{name}.part"
-            self.store.note_downloading(name, _binary_size(ftp, name))
-            # Unbuffered: CB deletes the file once its 226 is sent, so every byte received must be in
-            # the kernel before the next step; a kill -9 then loses nothing that arrived.
-            with open(part, "wb", buffering=0) as sink:
-                if _binary(name):
-                    ftp.retrbinary(f"RETR out/{name}", sink.write)
-                else:  # ASCII: lines arrive with CRLF; latin-1 passes every byte through unchanged
-                    ftp.retrlines(f"RETR out/{name}", lambda line: sink.write(line.encode("latin-1") + b"\n"))
+            if not self.store.received(name):  # one already on disk here would be counted twice
+                self._fetch(ftp, name, report)
+
+    def _fetch(self, ftp: ftplib.FTP_TLS, name: str, report: SessionReport) -> None:
+        size = _stored_size(ftp, name)
+        self.store.note_downloading(name, size)
+        part, tally = self._part(name), Tally()
+        refusal = None
+        # Unbuffered: CB deletes the file once it has sent it all, so every byte received must be in
+        # the kernel before the next step; a kill -9 then loses nothing that was read.
+        with open(part, "wb", buffering=0) as sink:
+            def keep(data: bytes) -> None:
+                _write_all(sink, data)
+                tally.feed(data)
+
+            try:
+                _retrieve(ftp, name, keep)  # returns after CB's 226: it sent everything
+            except ftplib.error_perm as exc:
+                if tally.octets:
+                    raise  # refused after data came: the next session settles it like a crash
+                refusal = str(exc)
+            else:
                 _crash_point("mid_download")
                 os.fsync(sink.fileno())
-            self._adopt(name, part)
-            report.received.append(name)
+        if refusal is not None:  # nothing sent (gone since the listing, say): not retried unless CB lists it again
+            part.unlink()
+            reason = f"CB refused the download: {refusal}"
+            self.store.mark_incomplete(name, None, 0, size, reason, self.clock.now())
+            report.incomplete[name] = reason
+        elif size is not None and not tally.possibly_complete(size, _binary(name)):
+            self._set_aside(name, part, size, f"CB said the transfer completed, but {tally.octets} octets "
+                                              f"arrived for the {size} it stores", report)
+        else:
+            self._adopt(name, part, report)
 
     def _settle_interrupted(self, present: list[str], report: SessionReport) -> None:
-        """A download a crash cut short: if CB still has the file, it was not complete (fetch again);
-        if CB removed it, the transfer completed before the crash (keep what is on disk). A binary
-        file shorter than CB said arrived only in part: CB no longer has it, so it is kept aside as
-        ``name.incomplete`` and reported, never counted as received."""
+        """Downloads a crash interrupted. While CB still has the file, no download of it completed: fetch it
+        again. Once CB has deleted it, the part left here must prove itself whole (``completeness.py``);
+        else it is kept aside as ``name.incomplete`` and reported, never counted as received."""
         for name, size in self.store.downloading().items():
-            part = self.inbox / f".{name}.part"
-            if name in present or not part.exists():
+            part, final = self._part(name), self.inbox / name
+            if not part.exists() and final.exists():  # put in place after a whole transfer; only the note was missing
+                self.store.mark_received(name, final, _kind(name), self.clock.now())
+                report.received.append(name)
+            elif name in present:
                 part.unlink(missing_ok=True)
                 self.store.forget_downloading(name)
-            elif size is not None and part.stat().st_size != size:
-                os.replace(part, self.inbox / f"{name}.incomplete")
-                self.store.forget_downloading(name)
-                report.incomplete.append(name)
+            elif not part.exists():
+                reason = "CB no longer has it and nothing of it arrived here"
+                self.store.mark_incomplete(name, None, 0, size, reason, self.clock.now())
+                report.incomplete[name] = reason
+            elif size is None:
+                self._set_aside(name, part, size, "CB did not give its size, so the part here cannot prove it "
+                                                  "is the whole file", report)
             else:
-                self._adopt(name, part)
+                tally = Tally.of_file(part)
+                if tally.certainly_complete(size, _binary(name)):
+                    self._adopt(name, part, report)
+                elif tally.possibly_complete(size, _binary(name)):
+                    self._set_aside(name, part, size, f"{tally.octets} octets arrived for the {size} CB stores: "
+                                                      "the whole file, or an ASCII transfer cut short, which "
+                                                      "looks the same", report)
+                else:
+                    self._set_aside(name, part, size, f"cut short: {tally.octets} octets arrived for the {size} "
+                                                      "CB stores", report)
 
-    def _adopt(self, name: str, part: Path) -> None:
+    def _part(self, name: str) -> Path:
+        return self.inbox / f".{name}.part"
+
+    def _adopt(self, name: str, part: Path, report: SessionReport) -> None:
         final = self.inbox / name
         os.replace(part, final)
+        _fsync_dir(self.inbox)  # the new name survives a power cut before the store says "received"
         self.store.mark_received(name, final, _kind(name), self.clock.now())
+        report.received.append(name)
+
+    def _set_aside(self, name: str, part: Path, size: int | None, reason: str, report: SessionReport) -> None:
+        """CB no longer has the file and what arrived is not provably all of it: kept for inspection
+        under a name nobody takes for the file itself, and reported."""
+        aside = self.inbox / f"{name}.incomplete"
+        os.replace(part, aside)
+        self.store.mark_incomplete(name, aside, aside.stat().st_size, size, reason, self.clock.now())
+        report.incomplete[name] = reason
 
     # -- what arrived -------------------------------------------------------------------------------
 
@@ -236,12 +331,49 @@ def _kind(name: str) -> str:
     return "other"
 
 
-def _binary_size(ftp: ftplib.FTP, name: str) -> int | None:
-    """CB's size of a binary file in out/ (SIZE needs TYPE I; an ASCII file's size changes in transit)."""
-    if not _binary(name):
-        return None
+def _stored_size(ftp: ftplib.FTP, name: str) -> int | None:
+    """The octets CB stores for a file in out/: SIZE in TYPE I, for text files too (see completeness.py);
+    None when CB will not say."""
     ftp.voidcmd("TYPE I")
-    return ftp.size(f"out/{name}")
+    try:
+        return ftp.size(f"out/{name}")
+    except ftplib.error_perm:
+        return None
+
+
+def _retrieve(ftp: ftplib.FTP, name: str, keep: Callable[[bytes], None]) -> None:
+    """RETR out/name in CB's transfer type for it, every block handed to ``keep`` exactly as it came (a text
+    file in network ASCII, CRLF line ends: what completeness.py measures). ftplib's retrlines would rewrite
+    line ends and refuse lines over 8 KB."""
+    ftp.voidcmd("TYPE I" if _binary(name) else "TYPE A")
+    # The cut_short crash models a kill -9 that struck while CB's last bytes still sat in this machine's
+    # socket buffer: CB has sent the whole file (and deleted it), the disk holds only its first block.
+    cut_short = os.environ.get(CRASH_ENV) == "cut_short"
+    with ftp.transfercmd(f"RETR out/{name}") as conn:
+        first = True
+        while data := conn.recv(BLOCK):
+            if first or not cut_short:
+                keep(data)
+            first = False
+        if cut_short:
+            os._exit(137)
+        if isinstance(conn, ssl.SSLSocket):
+            conn.unwrap()
+    ftp.voidresp()
+
+
+def _write_all(sink: io.RawIOBase, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[sink.write(view):]
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _names(ftp: ftplib.FTP, folder: str) -> list[str]:

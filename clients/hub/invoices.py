@@ -45,6 +45,8 @@ def collect_invoices(hub: "Hub", report: "RunReport") -> None:
             session = None
         if session is not None and session.skipped:
             report.problems.append(f"{source}: no session now ({session.skipped})")
+        if session is not None:  # an invoice CB deleted while only part of it arrived is lost: say so, once
+            report.problems.extend(f"{source}: {name} incomplete ({why})" for name, why in session.incomplete.items())
         for row in client.store.received_files(kind="invoice"):  # also what an earlier run fetched
             if not _known(hub, source, row["name"]):
                 try:

@@ -13,7 +13,7 @@ _NAME = re.compile(r"^[0-9A-Za-z._-]{1,255}$")
 
 def name_problem(name: str) -> str | None:
     """Why CB refuses this file name, or None."""
-    if not _NAME.match(name) or name.startswith("."):
+    if not _NAME.fullmatch(name) or name.startswith("."):  # fullmatch: "$" alone would let "x.pdf\n" through
         return "file names may only hold 0-9, a-z, A-Z, '.', '-' and '_' (at most 255)"
     extension = os.path.splitext(name)[1]
     if extension != extension.lower():

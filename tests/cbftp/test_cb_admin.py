@@ -93,7 +93,9 @@ def names(ftp: ftplib.FTP, folder: str) -> list[str]:
 def test_accounts_list_relation_id_user_and_password(admin):
     got = admin.get("cb/accounts")
     assert got.status_code == 200
-    (account,) = got.json()
+    accounts = {a["relation_id"]: a for a in got.json()}
+    assert sorted(accounts) == [RELATION, "7000456"]  # yours, and the built-in hub's
+    account = accounts[RELATION]
     assert (account["relation_id"], account["user"], account["password"]) == (RELATION, RELATION, PASSWORD)
     assert account["invoice_channel"] == "ftp"
     ftp = admin.login(account["user"], account["password"])  # what the API says works on the wire
@@ -146,7 +148,7 @@ def test_a_bad_account_is_refused_with_400_saying_why(admin, body, says):
     got = admin.post("cb/accounts", body)
     assert got.status_code == 400, got.text
     assert says in got.text, got.text
-    assert [a["relation_id"] for a in admin.get("cb/accounts").json()] == [RELATION]
+    assert [a["relation_id"] for a in admin.get("cb/accounts").json()] == [RELATION, "7000456"]
 
 
 # -- findings and rules ---------------------------------------------------------------------------------

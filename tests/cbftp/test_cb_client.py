@@ -261,8 +261,11 @@ def test_a_binary_download_cut_short_after_CB_deleted_it_is_reported_not_receive
     (tmp_path / "inbox" / ".K1.pdf.part").write_bytes(b"%PDF-1.4 only the start")
     report = client.session()
     assert report.skipped is None, report
-    assert report.incomplete == ["K1.pdf"] and report.received == []
+    assert list(report.incomplete) == ["K1.pdf"] and report.received == []
+    assert "cut short" in report.incomplete["K1.pdf"]
     assert client.store.received_files() == [] and client.store.downloading() == {}
+    (kept,) = client.store.incomplete_files()
+    assert (kept["name"], kept["kept"], kept["size"]) == ("K1.pdf", 23, 1000)
     assert (tmp_path / "inbox" / "K1.pdf.incomplete").read_bytes() == b"%PDF-1.4 only the start"
     assert not (tmp_path / "inbox" / "K1.pdf").exists()
     assert cb.findings() == []
