@@ -31,8 +31,8 @@ def add_hub_commands(sub: argparse._SubParsersAction) -> None:
                         help=f"the hub's state folder (default: {DEFAULT_STATE}, the hub of `koppelsim sim`)")
     parser.add_argument("--host", default="127.0.0.1", help="Digipoort (simulator) host")
     parser.add_argument("--port", type=int, default=2121)
-    parser.add_argument("--user", default="acme")
-    parser.add_argument("--password", default="acme-secret")
+    parser.add_argument("--user", default="hub", help="Digipoort account (default: the simulator's hub account)")
+    parser.add_argument("--password", default="hub-secret")
     parser.add_argument("--ca", default="./.koppelsim/tls/ca.pem", help="CA certificate to trust")
     parser.add_argument("--plain", action="store_true", help="plain FTP instead of explicit FTPS")
     parser.add_argument("--at", default=None, help=argparse.SUPPRESS)  # a fixed clock, for scripted runs

@@ -56,8 +56,11 @@ class CBConfig:
     max_file_size: int = 100 * 1024 * 1024  # [CHOSEN] the upload quota; bigger uploads get 552
     max_order_bytes: int = 10 * 1024 * 1024
     maintenance: Maintenance = field(default_factory=Maintenance)
-    accounts: list[CBAccount] = field(default_factory=lambda: [CBAccount("7000123", "cb-secret",
-                                                                          name="Boekhandel De Zeef")])
+    # 7000123 is yours; 7000456 is the built-in communication hub's (tenant A's e-invoices), so that the hub's
+    # hourly run never downloads what you are about to fetch, nor logs in within your 10 minutes.
+    accounts: list[CBAccount] = field(default_factory=lambda: [
+        CBAccount("7000123", "cb-secret", name="Boekhandel De Zeef"),
+        CBAccount("7000456", "cb-hub-secret", name="Omgeving A")])
     invoices_waiting: int = 1  # invoices placed in out/ of each configured account at first start
     invoice_day: int | None = 1  # the monthly invoice run on this day (06:00 local); None: no schedule
     smtp_host: str | None = None  # None: the embedded test mailbox

@@ -6,8 +6,7 @@ from datetime import date
 
 from flask import Blueprint, Response, jsonify, request
 
-from ..core.admin import json_body
-from ..core.config import build
+from ..core.admin import build_request, json_body
 from ..core.errors import BadRequest, NotFound
 from ..core.openapi import doc
 from .accounts import FOLDERS
@@ -31,7 +30,7 @@ def create_blueprint(model: CBModel) -> Blueprint:
         "invoice_channel": {"enum": ["ftp", "email", "both"]}}})
     def add_account():
         """Create or update an account; its /{RelatieID}/in and /out folders are created."""
-        return jsonify(model.put_account(build(CBAccount, json_body(), "request body", ""))), 201
+        return jsonify(model.put_account(build_request(CBAccount, json_body()))), 201
 
     @bp.delete("/accounts/<relation_id>")
     def delete_account(relation_id: str):

@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ..core import ftpcodes
-from ..core.ftpserver import FTPListener, handler_class, validate_ftp_action
+from ..core.ftpserver import FTP_COMMAND_FIELDS, FTPListener, handler_class, validate_ftp_action
 from ..core.lifecycle import Endpoint
+from ..core.rules import check_when_fields
 from ..core.runtime import Context, Simulator
 from ..core.tls import server_context
 from .config import CBConfig
@@ -140,3 +141,4 @@ def validate_rule(rule: dict) -> None:
     if action != "ftp" or not isinstance(rule[action], dict):
         raise ValueError(f"the CB simulator takes 'ftp' rules (reply, close, drop), not {action!r}")
     validate_ftp_action(rule[action])
+    check_when_fields(rule, FTP_COMMAND_FIELDS, "CB 'ftp'")

@@ -38,7 +38,10 @@ class DigipoortConfig:
     # Plain FTP (no AUTH TLS) is refused unless switched on: Digipoort requires encryption.
     plain_ftp: bool = False
     tls_min_version: str = "1.2"
-    accounts: list[Account] = field(default_factory=lambda: [Account("acme", "acme-secret")])
+    # acme is yours; hub is the built-in communication hub's own, so that its hourly send/receive never
+    # collects the answers your client waits for in acme's OUT.
+    accounts: list[Account] = field(default_factory=lambda: [Account("acme", "acme-secret"),
+                                                             Account("hub", "hub-secret")])
     # [CHOSEN] delays; the real ones depend on load and on the recipient.
     transport_delay: str = "0s"  # meta file received -> .ok / .error
     answer_delay: str = "10m"  # .ok -> the recipient's answer

@@ -16,10 +16,10 @@ class TenantConfig:
 
 
 def example_tenants() -> list[TenantConfig]:
-    """What `make sim` starts with: two sub-environments (A has the default CB relation)."""
+    """What `make sim` starts with: two sub-environments (A's e-invoices come from the hub's CB relation)."""
     return [
         TenantConfig("a", "Omgeving A", vat_number="001000044B37", kvk_number="12345678",
-                     relation_ids=["7000123"], emails=["facturen@omgeving-a.test"]),
+                     relation_ids=["7000456"], emails=["facturen@omgeving-a.test"]),
         TenantConfig("b", "Omgeving B", vat_number="002000088B02", kvk_number="87654321",
                      emails=["facturen@omgeving-b.test"]),
     ]
@@ -31,7 +31,9 @@ class HubConfig:
     tenants: list[TenantConfig] = field(default_factory=example_tenants)
     # [CHOSEN] send/receive as a scheduled task every hour; None: only by hand (CLI, admin API).
     schedule: str | None = "1h"
-    digipoort_user: str = "acme"  # the one Digipoort account of the communication environment
-    digipoort_password: str = "acme-secret"
-    cb_relation_ids: list[str] = field(default_factory=lambda: ["7000123"])  # CB accounts whose out/ it collects
+    # The one Digipoort account of the communication environment: its own, not the one a developer's client
+    # uses (the hub takes in everything in its OUT).
+    digipoort_user: str = "hub"
+    digipoort_password: str = "hub-secret"
+    cb_relation_ids: list[str] = field(default_factory=lambda: ["7000456"])  # CB accounts whose out/ it collects
     mail: bool = True  # collect e-invoices from the e-mail channel (the embedded mailbox)

@@ -11,9 +11,8 @@ from typing import TYPE_CHECKING
 
 from flask import Blueprint, jsonify, request
 
-from ..core.admin import json_body
+from ..core.admin import build_request, json_body
 from ..core.clock import format_instant
-from ..core.config import build
 from ..core.errors import BadRequest, NotFound
 from ..core.openapi import doc
 from . import errors
@@ -28,7 +27,7 @@ def create_blueprint(sim: "TwinfieldSimulator") -> Blueprint:
     model = sim.model
 
     def body_as(cls: type):
-        return build(cls, json_body(), "request body", "")
+        return build_request(cls, json_body())
 
     @bp.get("/organisations")
     def organisations():
@@ -111,7 +110,7 @@ def create_blueprint(sim: "TwinfieldSimulator") -> Blueprint:
         """Create or replace a VAT code (in one office, or every seeded office)."""
         body = json_body()
         office = body.pop("office", None)
-        vat = build(VatCode, body, "request body", "")
+        vat = build_request(VatCode, body)
         return jsonify(model.put_vat_code(office, vat)), 201
 
     @bp.post("/articles")

@@ -350,6 +350,8 @@ def test_rules_are_listed_in_the_order_added_and_can_be_cleared(api):
          ["Twinfield 'reject' rules match on", "invoicenumber", "not on 'invoicenumbr'"]),
         ({"sim": "twinfield", "when": {"user": "x"}, "reject": {"msg": "Nee"}},
          ["Twinfield 'reject' rules match on", "not on 'user'"]),
+        ({"sim": "cbftp", "when": {"cmd": "STOR"}, "ftp": {"reply": "421 x"}},
+         ["CB 'ftp' rules match on arg, command, user", "not on 'cmd'"]),
         ({"sim": "digipoort", "error": {"code": "ALS140"}, "times": 0},
          ["'times' must be a positive whole number"]),
         ({"sim": "nope", "error": {"code": "ALS140"}}, ["unknown simulator 'nope'", "digipoort"]),
@@ -410,7 +412,7 @@ def test_reset_goes_back_to_the_configured_state(api, rt):
     assert api.get("api/rules").json() == []
     assert api.get("api/journal").json() == []
     assert api.get("api/clock").json()["scheduler"]["by_kind"] == RECURRING
-    assert [a["user"] for a in api.get("api/digipoort/accounts").json()] == ["acme"]
+    assert [a["user"] for a in api.get("api/digipoort/accounts").json()] == ["acme", "hub"]
     assert api.now() == before  # time does not go back
 
 
@@ -617,8 +619,10 @@ def test_digipoort_accounts_create_and_list_without_passwords(api):
     assert listed.json() == [
         {"user": "acme", "berichtsoorten": None, "identities": None},
         {"user": "bob", "berichtsoorten": ["ICP"], "identities": None},
+        {"user": "hub", "berichtsoorten": None, "identities": None},
     ]
     assert "s3cret" not in listed.text and "acme-secret" not in listed.text and "password" not in listed.text
+    assert "hub-secret" not in listed.text
     # the new account's folders exist
     assert api.get("api/digipoort/files/bob/IN").json() == []
     assert api.get("api/digipoort/files/bob/OUT").json() == []
@@ -632,7 +636,7 @@ def test_digipoort_account_refusals(api):
     assert_error(bad, 400, "bad_request", "pasword")
     assert_error(api.post("api/digipoort/accounts", json={"user": "../evil", "password": "x"}), 400,
                  "bad_request", "'../evil'")
-    assert [a["user"] for a in api.get("api/digipoort/accounts").json()] == ["acme"]
+    assert [a["user"] for a in api.get("api/digipoort/accounts").json()] == ["acme", "hub"]
 
 
 def test_digipoort_files(api):

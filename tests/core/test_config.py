@@ -32,7 +32,7 @@ def test_defaults_without_a_file():
     assert config.admin_port == 8800 and config.host == "127.0.0.1" and config.clock == "system"
     assert config.tls == TLSConfig()
     assert isinstance(config.simulators["digipoort"], DigipoortConfig)
-    assert config.section("digipoort").accounts == [Account("acme", "acme-secret")]
+    assert config.section("digipoort").accounts == [Account("acme", "acme-secret"), Account("hub", "hub-secret")]
 
 
 def test_an_empty_file_gives_the_defaults(tmp_path):
