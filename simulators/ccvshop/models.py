@@ -42,16 +42,11 @@ CREATE TABLE IF NOT EXISTS ccv_invoices (id INTEGER PRIMARY KEY, order_id INTEGE
 CREATE TABLE IF NOT EXISTS ccv_invoicerows (id INTEGER PRIMARY KEY, invoice_id INTEGER NOT NULL, data TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS ccv_invoicerows_invoice ON ccv_invoicerows (invoice_id);
 CREATE TABLE IF NOT EXISTS ccv_apps (id INTEGER PRIMARY KEY, data TEXT NOT NULL);
--- A counter that every change of ccv_orders moves, whoever makes it (the model, a reset, a scenario): the REST
--- layer keeps a rendered page of orders for as long as the counter stands still (rest.py, pagecache.py).
-CREATE TABLE IF NOT EXISTS ccv_versions (name TEXT PRIMARY KEY, n INTEGER NOT NULL);
-INSERT OR IGNORE INTO ccv_versions (name, n) VALUES ('orders', 0);
-CREATE TRIGGER IF NOT EXISTS ccv_orders_inserted AFTER INSERT ON ccv_orders
-    BEGIN UPDATE ccv_versions SET n = n + 1 WHERE name = 'orders'; END;
-CREATE TRIGGER IF NOT EXISTS ccv_orders_updated AFTER UPDATE ON ccv_orders
-    BEGIN UPDATE ccv_versions SET n = n + 1 WHERE name = 'orders'; END;
-CREATE TRIGGER IF NOT EXISTS ccv_orders_deleted AFTER DELETE ON ccv_orders
-    BEGIN UPDATE ccv_versions SET n = n + 1 WHERE name = 'orders'; END;
+-- ccv_versions and its triggers counted order changes for the page cache until store.watch did it in memory.
+DROP TRIGGER IF EXISTS ccv_orders_inserted;
+DROP TRIGGER IF EXISTS ccv_orders_updated;
+DROP TRIGGER IF EXISTS ccv_orders_deleted;
+DROP TABLE IF EXISTS ccv_versions;
 """
 
 
@@ -90,6 +85,9 @@ class CCVShopModel(Invoicing):
         self.config = config
         self.store = ctx.store
         self.store.migrate("ccvshop", _SCHEMA)
+        # Every change of an order, whoever makes it (the model, a reset, a scenario), moves this count: the REST
+        # layer keeps a rendered page of orders for as long as it stands still (rest.py, pagecache.py).
+        self.store.watch("ccv_orders")
         self.webhooks = Webhooks(ctx, config)
         self.base_url = config.public_url  # the service sets the listener's URL once it is bound
         # Told about every VAT number an order brings (the ``vat_numbers`` entry), e.g. by whoever wires a
@@ -204,8 +202,8 @@ class CCVShopModel(Invoicing):
         return sort([o for o in found if _order_matches(o, filters)], order_by)
 
     def orders_version(self) -> int:
-        """Moves with every change of any order (a trigger counts them): equal numbers, equal orders."""
-        return self.store.query("SELECT n FROM ccv_versions WHERE name = 'orders'")[0][0]
+        """Moves with every change of any order (``Store.watch`` counts them): equal numbers, equal orders."""
+        return self.store.changes("ccv_orders")
 
     def patch_order(self, order_id: int, changes: dict) -> dict:
         """What ``PATCH /orders/{id}`` may change; webhooks for paid, status and track & trace changes."""

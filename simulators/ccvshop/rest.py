@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 from urllib.parse import parse_qsl, urlsplit
 
-from werkzeug.wrappers import Request, Response
+from http import HTTPStatus
 
 from . import queries, resources
-from .auth import Keys, sign_response, verify
+from .auth import Keys, ResponseSigner, sign_response, verify
 from .catalog import PAYMETHODS, PAYMETHODS_BY_ID
 from .errors import (
     BAD_JSON,
@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     from .models import CCVShopModel
 
 PREFIX = "/api/rest/v1"
+JSON_TYPE = "application/json; charset=utf-8"
+_REASONS = {status.value: f"{status.value} {status.phrase}" for status in HTTPStatus}
 SIM = "ccvshop"
 
 View = Callable[["Call"], Any]
@@ -230,42 +232,42 @@ class RestAPI:
         self.model = model
         self.limiter = RateLimiter(model.config)
         self.pages = PageCache()
+        self.signer = ResponseSigner()
 
     @property
     def keys(self) -> Keys:
         return Keys(self.model.config.public_key, self.model.config.secret_key)
 
     def __call__(self, environ: dict, start_response: Callable[..., Any]) -> Iterable[bytes]:
-        request = Request(environ)
         uri = _raw_uri(environ)
+        method = environ.get("REQUEST_METHOD", "GET").upper()
         try:
-            response = self._handle(request, uri)
+            answer = self._handle(environ, method, uri)
         except CCVError as exc:
-            response = _json(exc.body(), exc.ccv.status, exc.headers)
-            self._journal(request, uri, exc.ccv.status, exc.ccv.code)
-        except Exception as exc:  # a bug of ours: still CCV's JSON shape, never werkzeug's HTML page
-            logging.getLogger(__name__).exception("ccvshop: %s %s failed", request.method, uri[:200])
+            answer = _json(exc.body(), exc.ccv.status, exc.headers)
+            self._journal(method, uri, exc.ccv.status, exc.ccv.code)
+        except Exception as exc:  # a bug of ours: still CCV's JSON shape, never an HTML page
+            logging.getLogger(__name__).exception("ccvshop: %s %s failed", method, uri[:200])
             error = CCVError(INTERNAL, f"Internal error: {type(exc).__name__}. The simulator logged it.")
-            response = _json(error.body(), 500, {})
-            self._journal(request, uri, 500, INTERNAL.code)
+            answer = _json(error.body(), 500, {})
+            self._journal(method, uri, 500, INTERNAL.code)
         else:
-            self._journal(request, uri, response.status_code, None)
-        return response(environ, start_response)
+            self._journal(method, uri, answer.status, None)
+        return answer.send(start_response)
 
-    def _handle(self, request: Request, uri: bytes) -> Response:
+    def _handle(self, environ: dict, method: str, uri: bytes) -> "_Answer":
         target = uri.decode("latin-1")
         path = urlsplit(target).path
-        method = request.method.upper()
         if not (path == PREFIX or path.startswith(PREFIX + "/")):
             raise CCVError(INVALID_RESOURCE, f"'{path[:200]}' is not a resource of this API; resources are under "
                                              f"{PREFIX}/.")
         relative = path[len(PREFIX):].strip("/")
         route, ids = _match(relative)
         if method == "OPTIONS" and route is not None:
-            return Response(status=204, headers={"Allow": ", ".join(sorted(route.views) + ["OPTIONS"])})
-        body = _read_body(request, self.model.config.max_body_bytes)
+            return _Answer(b"", 204, {"Allow": ", ".join(sorted(route.views) + ["OPTIONS"])})
+        body = _read_body(environ, self.model.config.max_body_bytes)
         now = self.model.ctx.clock.now()
-        verify(self.keys, method, uri, body, {k.lower(): v for k, v in request.headers.items()}, now,
+        verify(self.keys, method, uri, body, {name: environ.get(key) for name, key in _AUTH_HEADERS}, now,
                self.model.config.skew_seconds)
         if route is None:
             name = relative.split("/")[0] or "(none)"
@@ -291,16 +293,36 @@ class RestAPI:
             raise
         status = SUCCESS[method]
         payload = b"" if status == 204 else _dump(result)
-        headers = {**limit_headers, **sign_response(self.keys, method, uri, payload, now)}
-        response = Response(payload or None, status=status, headers=headers,
-                            content_type="application/json; charset=utf-8")
-        if not payload:
-            del response.headers["Content-Type"]  # a 204 has no body, so nothing to type (werkzeug would say text)
-        return response
+        # A view that answers bytes answers a kept page: the same bytes again, so its signature's bulk is kept too.
+        sign = self.signer.sign if isinstance(result, bytes) else sign_response
+        headers = {**limit_headers, **sign(self.keys, method, uri, payload, now)}
+        # A 204 has no body, so nothing to type.
+        return _Answer(payload, status, headers, JSON_TYPE if payload else None)
 
-    def _journal(self, request: Request, uri: bytes, status: int, code: str | None) -> None:
-        self.model.ctx.journal.record(SIM, "http.request", method=request.method, uri=uri.decode("latin-1")[:500],
+    def _journal(self, method: str, uri: bytes, status: int, code: str | None) -> None:
+        self.model.ctx.journal.record(SIM, "http.request", method=method, uri=uri.decode("latin-1")[:500],
                                       status=status, code=code)
+
+
+# The signature headers, and where a WSGI server puts them.
+_AUTH_HEADERS = (("x-public", "HTTP_X_PUBLIC"), ("x-date", "HTTP_X_DATE"), ("x-hash", "HTTP_X_HASH"))
+
+
+class _Answer:
+    """A finished answer, handed to the WSGI server as it is. What werkzeug's Response did here, without its
+    per-answer header machinery: ~30 us of the ~70 us a kept page of orders costs."""
+
+    __slots__ = ("body", "status", "headers")
+
+    def __init__(self, body: bytes, status: int, headers: dict[str, str], content_type: str | None = None) -> None:
+        self.body, self.status = body, status
+        self.headers = [*headers.items(), ("Content-Length", str(len(body)))]
+        if content_type is not None:
+            self.headers.append(("Content-Type", content_type))
+
+    def send(self, start_response: Callable[..., Any]) -> list[bytes]:
+        start_response(_REASONS.get(self.status) or f"{self.status} UNKNOWN", self.headers)
+        return [self.body]
 
 
 def _raw_uri(environ: dict) -> bytes:
@@ -324,12 +346,17 @@ def _match(relative: str) -> tuple[Route | None, tuple[int, ...]]:
     return None, ()
 
 
-def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.content_length
+def _read_body(environ: dict, limit: int) -> bytes:
+    """The body as sent, at most ``limit`` bytes: by its Content-Length, or to its end when the server says the
+    stream ends there (a chunked body); without either there is none (PEP 3333: do not read past the length)."""
+    text = (environ.get("CONTENT_LENGTH") or "").strip()
+    declared = int(text) if text.isdigit() else None
     if declared is not None and declared > limit:
         raise CCVError(TOO_LARGE, f"The request body of {declared} bytes is larger than {limit} bytes.",
                        {"Connection": "close"})
-    body = _read_at_most(request.stream, limit + 1)
+    if declared is None and not environ.get("wsgi.input_terminated"):
+        return b""
+    body = _read_at_most(environ["wsgi.input"], limit + 1 if declared is None else declared)
     if len(body) > limit:
         raise CCVError(TOO_LARGE, f"The request body is larger than {limit} bytes.", {"Connection": "close"})
     return body
@@ -366,5 +393,5 @@ def _dump(result: Any) -> bytes:
     return json.dumps(result, separators=(",", ":"), ensure_ascii=True).encode()
 
 
-def _json(body: dict, status: int, headers: dict[str, str]) -> Response:
-    return Response(_dump(body), status=status, headers=headers, content_type="application/json; charset=utf-8")
+def _json(body: dict, status: int, headers: dict[str, str]) -> _Answer:
+    return _Answer(_dump(body), status, headers, JSON_TYPE)

@@ -12,6 +12,7 @@ This module is the only place in the project that reads the wall clock.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import threading
@@ -43,7 +44,10 @@ def parse_duration(value: str | int | float | timedelta) -> timedelta:
     elif isinstance(value, (int, float)):
         seconds = float(value)
     else:
-        seconds = _parse_duration_text(str(value).strip(), value)
+        try:
+            seconds = _seconds_in_text(str(value).strip())
+        except _NotADuration:
+            raise ClockError(f"not a duration: {value!r} (use e.g. 90s, 5m, 2h, 1h30m, 3d or PT2H)") from None
     if seconds < 0:
         raise ClockError(f"{value!r} is negative: the clock cannot move backwards")
     if not math.isfinite(seconds) or seconds > MAX_DURATION_SECONDS:
@@ -52,7 +56,12 @@ def parse_duration(value: str | int | float | timedelta) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def _parse_duration_text(text: str, value: object) -> float:
+class _NotADuration(ValueError):
+    pass
+
+
+@functools.lru_cache(maxsize=512)  # settings are read per request ("5m" of the clock skew): parse each text once
+def _seconds_in_text(text: str) -> float:
     iso = _ISO_DURATION.match(text)
     if iso and text not in ("P", "PT") and not text.endswith("T"):
         parts = {k: float(v) for k, v in iso.groupdict().items() if v}
@@ -65,7 +74,7 @@ def _parse_duration_text(text: str, value: object) -> float:
         seconds += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
         pos = match.end()
     if pos == 0 or pos != len(compact):
-        raise ClockError(f"not a duration: {value!r} (use e.g. 90s, 5m, 2h, 1h30m, 3d or PT2H)")
+        raise _NotADuration(text)
     return seconds
 
 

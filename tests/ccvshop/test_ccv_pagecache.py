@@ -55,3 +55,23 @@ def test_pages_are_kept_per_version_and_the_cache_is_bounded():
     cache.get("c", 1, render(b"C1"))  # full: starts over
     assert cache.get("a", 2, render(b"A2 again")) == b"A2 again"
     assert made == [b"A1", b"A2", b"B1", b"C1", b"A2 again"]
+
+
+def test_a_kept_page_is_signed_anew_for_every_answer(shop):
+    """The signature of a kept page is continued from a kept HMAC state with each answer's own x-date: it must
+    be exactly the HMAC a client computes over the whole answer (the SDK's validateResponse)."""
+    from clients.ccvshop.signing import hash_message
+
+    shop.orders(3)
+    uri = "/api/rest/v1/orders/"
+    seen = []
+    for _ in range(3):
+        answer = shop.signed("GET", uri)
+        assert answer.status_code == 200
+        expected = hash_message(shop.config.secret_key, shop.config.public_key, "GET", uri, answer.content,
+                                answer.headers["x-date"])
+        assert answer.headers["x-hash"] == expected
+        seen.append((answer.content, answer.headers["x-date"], answer.headers["x-hash"]))
+        shop.advance("1s")
+    assert len({content for content, _, _ in seen}) == 1, "one kept page"
+    assert len({(date, signature) for _, date, signature in seen}) == 3, "each answer its own date and signature"
