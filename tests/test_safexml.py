@@ -177,13 +177,22 @@ def test_str_input_is_a_programming_error():
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32",
-                                      "utf-32-le", "utf-32-be", "cp037"])
+                                      "utf-32-le", "utf-32-be", "cp037", "cp500", "cp1140", "utf-7"])
 def test_declares_markup_reads_every_encoding_an_xml_processor_reads(encoding):
     declaration = f'<?xml version="1.0" encoding="{encoding}"?>'
     with_entity = f'{declaration}\n<!DOCTYPE a [<!ENTITY e "x">]><a>&e;</a>'.encode(encoding)
     plain = f'{declaration}<!-- <!DOCTYPE in a comment --><a><![CDATA[<!ENTITY>]]></a>'.encode(encoding)
     assert safexml.declares_markup(with_entity)
     assert not safexml.declares_markup(plain)
+
+
+def test_declares_markup_reads_a_document_in_the_encoding_it_declares():
+    """UTF-7 may write "<!" as "+ADwAIQ-": invisible to a byte check, read as markup by libxml2."""
+    hidden = b'<?xml version="1.0" encoding="UTF-7"?>\n+ADwAIQ-DOCTYPE r +AFsAPAAh-ENTITY e "x"+AD4AXQA+-<r>&e;</r>'
+    assert b"<!" not in hidden
+    assert safexml.declares_markup(hidden)
+    assert not safexml.declares_markup(b'<?xml version="1.0" encoding="UTF-7"?><r>+ADw-x</r>')
+    assert not safexml.declares_markup(b'<?xml version="1.0" encoding="x-no-such"?><r/>')
 
 
 def test_declares_markup_sees_nothing_in_bytes_that_are_not_xml():

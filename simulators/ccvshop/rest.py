@@ -316,7 +316,9 @@ class _Answer:
 
     def __init__(self, body: bytes, status: int, headers: dict[str, str], content_type: str | None = None) -> None:
         self.body, self.status = body, status
-        self.headers = [*headers.items(), ("Content-Length", str(len(body)))]
+        self.headers = list(headers.items())
+        if status != 204:  # a 204 has no Content-Length (RFC 9110 8.6)
+            self.headers.append(("Content-Length", str(len(body))))
         if content_type is not None:
             self.headers.append(("Content-Type", content_type))
 

@@ -294,6 +294,8 @@ class _Connection:
         for name, value in headers:
             lower = name.lower()
             if lower == "content-length":
+                if code in _NO_BODY:
+                    continue  # an answer without a body has no length to give (RFC 9110 8.6)
                 has_length = True
             elif lower == "connection":
                 keep_alive = keep_alive and value.lower() != "close"

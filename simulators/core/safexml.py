@@ -31,6 +31,7 @@ _DECLARATION_NAME = re.compile(r"<!\s*([A-Za-z]*)")
 # with or without a byte order mark, so a declaration must be looked for in those encodings too.
 _WIDE_ENCODINGS = ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
 _EBCDIC_XML_DECLARATION = b"\x4c\x6f\xa7\x94"  # "<?xm" in EBCDIC, which libxml2 also detects
+_DECLARED_IN_TEXT = re.compile(r"""<\?xml\s[^>]*?\bencoding\s*=\s*["']([^"']{1,40})["']""")
 _LEADING_SPACE = "\ufeff\xef\xbb\xbf\xfe\xff \t\r\n"  # BOMs (decoded or as latin-1 bytes) and blanks
 
 
@@ -122,9 +123,17 @@ def declares_markup(data: bytes) -> bool:
     if b"\x00" in head or head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         texts = [data.decode(encoding, "replace") for encoding in _WIDE_ENCODINGS]
     elif head == _EBCDIC_XML_DECLARATION:
-        texts = [data.decode("cp037")]
+        texts = [data.decode("cp037")]  # enough to read the declaration, whose characters all EBCDICs share
     else:
         texts = [data.decode("latin-1")]  # never fails; markup is ASCII in every ASCII-compatible encoding
+    # The encoding the document declares is the one a processor reads it in: in UTF-7 "<!" can be written
+    # "+ADwAIQ-", in IBM500 "!" is another byte than in cp037. Read it that way too.
+    declared = _DECLARED_IN_TEXT.match(texts[0].lstrip(_LEADING_SPACE))
+    if declared:
+        try:
+            texts.append(data.decode(declared.group(1), "replace"))
+        except LookupError:
+            pass  # an encoding Python does not know: libxml2 refuses to read the document as well
     return any(text.lstrip(_LEADING_SPACE).startswith("<") and find_declaration(text) is not None
                for text in texts)
 

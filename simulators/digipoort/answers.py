@@ -117,10 +117,11 @@ class AnswerDelivery:
         return notes
 
     def _response_message(self, sub: dict, at: datetime, kind: str, specs: list) -> bytes:
-        """The recipient's Responsemessage. Its ``DatumTijdOntvangst`` is when the recipient received the
-        message: the moment of the delivery status 400 (at transport, or now for a delivery retried after a
-        technical problem), not the moment of the answer; written with the Dutch local offset, as in the
-        sample ``2009-08-19T19:44:13+02:00`` (statusdetails-500-Responsemessage.xml)."""
+        """The recipient's Responsemessage. Its ``DatumTijdOntvangst`` is written with the Dutch local offset, as
+        in the sample ``2009-08-19T19:44:13+02:00`` (statusdetails-500-Responsemessage.xml). [CHOSEN] which
+        moment: when the recipient received the message, i.e. the delivery status 400 (at transport, or now
+        for a delivery retried after a technical problem), not the moment of the answer; the sample's own time
+        is a placeholder that settles nothing."""
         delivered = self.store.connection.execute(
             "SELECT at FROM dp_statuses WHERE kenmerk=? AND code=400 ORDER BY seq DESC LIMIT 1",
             (sub["kenmerk"],)).fetchone()

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from flask import Blueprint
 
 log = logging.getLogger(__name__)
+HUB_CB_PASSWORD = "cb-hub-secret"  # [CHOSEN] for a CB relation of the hub's that no configuration names
 SIM = "hub"
 EVENT_RUN = "hub.send_receive"
 
@@ -67,6 +68,29 @@ class HubService(Simulator):
 
     def join(self, others: dict[str, Simulator]) -> None:
         self.others = others
+        self._ensure_own_accounts()
+
+    def _ensure_own_accounts(self) -> None:
+        """The hub's Digipoort account and CB relations exist in the simulators it talks to, also when a
+        configuration lists accounts of its own without them: the hub would otherwise fail every run with a
+        530. Added to their configuration too, so a reset of those simulators keeps them."""
+        from ..cbftp.config import CBAccount
+        from ..digipoort.config import Account
+
+        digipoort = self.others.get("digipoort")
+        user = self.config.digipoort_user
+        if digipoort is not None and not any(a.user == user for a in digipoort.config.accounts):
+            account = Account(user, self.config.digipoort_password)
+            digipoort.config.accounts.append(account)
+            digipoort.model.put_account(account, source="hub")
+            log.info("hub: Digipoort account %r added for the hub", user)
+        cb = self.others.get("cbftp")
+        for relation_id in self.config.cb_relation_ids if cb is not None else ():
+            if not any(a.relation_id == relation_id for a in cb.config.accounts) and cb.model.account(relation_id) is None:
+                account = CBAccount(relation_id, HUB_CB_PASSWORD, name="communication hub")
+                cb.config.accounts.append(account)
+                cb.model.put_account(account, source="hub")
+                log.info("hub: CB account %s added for the hub", relation_id)
 
     def start(self) -> list[Endpoint]:
         self.hub = self._build()

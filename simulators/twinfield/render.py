@@ -99,7 +99,8 @@ class Renderer:
         out.leaf("code", txn["code"], attributes({"name": journal["name"], "shortname": journal["shortname"]}))
         out.leaf("currency", txn["currency"], ' name="Euro" shortname="Euro"' if txn["currency"] == "EUR" else "")
         out.leaf("date", txn["date"])
-        out.leaf("period", txn["period"])
+        if txn["period"] is not None:  # (a refusal whose period could not be worked out has none)
+            out.leaf("period", txn["period"])
         if txn["invoicenumber"]:
             out.leaf("invoicenumber", txn["invoicenumber"])
         if txn["duedate"]:

@@ -32,7 +32,8 @@ def draft_record(office: str, code: str, user: str, header: dict, sent_lines: li
     return {
         "office": office, "code": code, "number": number, "location": None,
         "date": fmt_date(day) if date_ok else (header.get("date") or "").strip(),
-        "period": period if period_ok else (header.get("period") or "").strip(),
+        # a period that could not be read is answered as sent; one not sent and not worked out is left out
+        "period": period if period_ok else ((header.get("period") or "").strip() or None),
         "invoicenumber": invoicenumber, "currency": currency, "duedate": duedate, "user": user,
         "header": {"extras": header.get("extras") or [], "kind": kind},
         # without a date there is no due date, so no open item to describe

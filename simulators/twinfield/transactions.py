@@ -117,10 +117,15 @@ class Transactions:
             if journal:  # the refusal is answered with what could be worked out (the slower path: no hurry)
                 failed = {i.ref for i in outcome.issues if i.blocking}
                 number = existing["number"] if existing else ((header.get("number") or "").strip() or None)
+                # Without a readable date there is neither a due date nor a period worked out from it (the
+                # fallback day stands in for the lines' VAT only).
+                date_ok = ("header", "date") not in failed
+                period_ok = ("header", "period") not in failed and (date_ok or bool((header.get("period") or "")
+                                                                                     .strip()))
                 outcome.draft = draft_record(
-                    office.code, code, caller.user, header, lines, all_lines, day, ("header", "date") not in failed,
-                    period, ("header", "period") not in failed, currency,
-                    self._duedate(office, code, header, day, all_lines), number, journal["kind"])
+                    office.code, code, caller.user, header, lines, all_lines, day, date_ok, period, period_ok,
+                    currency, self._duedate(office, code, header, day, all_lines) if date_ok else None, number,
+                    journal["kind"])
             return outcome
         if not raise_warnings:
             outcome.issues = []  # raisewarning="false": warnings are not reported

@@ -161,6 +161,7 @@ def test_every_success_is_signed_over_the_answer_and_the_uri_as_sent(shop):
     deleted = shop.signed("DELETE", f"/api/rest/v1/webhooks/{json.loads(answer.text)['id']}")
     assert deleted.status_code == 204 and deleted.content == b""
     assert "Content-Type" not in deleted.headers, "no body, so no type"
+    assert "Content-Length" not in deleted.headers, "a 204 has no Content-Length (RFC 9110 8.6)"
     assert deleted.headers["x-hash"] == hand_hash(
         secret, f"{public}|DELETE|/api/rest/v1/webhooks/{json.loads(answer.text)['id']}||{deleted.headers['x-date']}")
 

@@ -177,3 +177,23 @@ def test_the_shared_cpu_is_the_one_the_first_connection_ran_on(monkeypatch):
     monkeypatch.setattr(affinity, "_chosen", [])
     monkeypatch.setattr(affinity, "_current_cpu", lambda: None)  # unknown: the lowest allowed
     assert affinity.shared_cpu() == allowed[0]
+
+
+def test_an_answer_without_a_body_carries_no_content_length_whatever_the_app_said():
+    """RFC 9110 8.6: no Content-Length on a 204 (or 304); an app's header saying 0 is dropped on the wire."""
+    def app(environ, start_response):
+        start_response("204 No Content", [("Content-Length", "0"), ("X-Seen", "yes")])
+        return [b""]
+
+    served = HTTPListener("nobody", "127.0.0.1", 0, app)
+    served.start()
+    try:
+        with socket.create_connection((served.host, served.port), timeout=5) as sock:
+            sock.sendall(b"DELETE /x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            head = b""
+            while chunk := sock.recv(4096):
+                head += chunk
+    finally:
+        served.stop()
+    assert head.startswith(b"HTTP/1.1 204 ") and b"X-Seen: yes" in head
+    assert b"content-length" not in head.lower()

@@ -30,3 +30,34 @@ def test_a_hub_run_leaves_the_users_digipoort_answer_and_cb_invoice_alone(digipo
     assert hub.hub.invoices("a"), "the hub's own relation's invoice went to tenant A"
     assert cb.present("7000456", "out") == []
     assert cb.findings() == []
+
+
+def test_a_configuration_with_accounts_of_its_own_still_gets_the_hubs(tmp_path):
+    """The README's example lists acme and intermediair only: the hub's account and CB relation are added, so
+    its runs log in; a reset of Digipoort or CB keeps them."""
+    from simulators.core.clock import VirtualClock
+    from simulators.core.config import config_from_dict
+    from simulators.core.runtime import Runtime, register_config_sections, settings_for_tests
+
+    register_config_sections()
+    settings = settings_for_tests()
+    config = config_from_dict({
+        "state_dir": str(tmp_path / "state"), "admin_port": 0, "clock": "virtual",
+        "digipoort": {**settings["digipoort"], "accounts": [{"user": "acme", "password": "s3cret"},
+                                                            {"user": "intermediair", "password": "geheim"}]},
+        "cbftp": {**settings["cbftp"], "accounts": [{"relation_id": "7000123", "password": "cb"}]},
+        "hub": settings["hub"], "mailbox": settings["mailbox"]})
+    runtime = Runtime(config, clock=VirtualClock("2026-11-20T08:00:00Z"),
+                      only=["mailbox", "digipoort", "cbftp", "hub"])
+    runtime.start(admin=False)
+    try:
+        runtime.reset("digipoort")
+        runtime.reset("cbftp")
+        hub = runtime.simulators["hub"].hub
+        message = hub.prepare("a", "vat", period="2026-10", boxes={"1a": 10000, "1a_btw": 2100})
+        report = hub.send_receive()
+        assert report.problems == [], report.problems
+        assert hub.message(message["number"])["status"] == "delivered"
+        assert runtime.simulators["cbftp"].model.account("7000456") is not None
+    finally:
+        runtime.stop()

@@ -109,6 +109,17 @@ def test_a_field_that_cannot_be_read_comes_back_as_sent(tw, customer, sales_xml)
     assert total.find("openvalue") is None  # no amount, no open item
     assert detail.find("dim1").get("msg") == "Grootboekrekening 9999 bestaat niet." and \
         detail.find("dim1").get("name") is None
+    # no date, so nothing worked out from one: neither a period (none was sent) nor a due date
+    assert ours.find("header/period") is None and ours.find("header/duedate") is None
+
+
+def test_a_bad_date_keeps_the_period_that_was_sent_and_has_no_due_date(tw, customer, sales_xml):
+    xml = sales_xml("D-5").replace("<date>20261120</date>", "<date>20261340</date><period>2026/11</period>")
+    ours = tw.process(xml)
+    assert ours.get("result") == "0" and ours.find("header/date").get("msgtype") == "error"
+    assert ours.findtext("header/period") == "2026/11"
+    assert ours.find("header/duedate") is None
+    assert all(line.find("duedate") is None for line in ours.findall("lines/line"))
 
 
 def test_an_unknown_journal_sends_the_request_back_as_it_came(tw, customer, sales_xml, reference):
