@@ -15,6 +15,8 @@ from simulators.cbftp.findings import RULES
 from simulators.cbftp.maintenance import next_outage, outage_around
 from simulators.core.clock import parse_duration
 
+from .wire import runtime_login
+
 RELATION, PASSWORD = "7000123", "cb-secret"
 CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
 SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
@@ -40,18 +42,7 @@ class Admin:
         return self.koppelsim.runtime.simulators["cbftp"].model
 
     def login(self, user: str = RELATION, password: str = PASSWORD) -> ftplib.FTP_TLS:
-        runtime = self.koppelsim.runtime
-        endpoint = runtime.endpoint("cb-ftps")
-        ftp = ftplib.FTP_TLS(context=runtime.tls.client_context(), timeout=10)
-        ftp.connect(endpoint.host, endpoint.port)
-        try:
-            ftp.auth()
-            ftp.login(user, password)
-            ftp.prot_p()
-        except BaseException:
-            ftp.close()
-            raise
-        return ftp
+        return runtime_login(self.koppelsim.runtime, user, password)
 
     def out_of_maintenance(self) -> None:
         window = outage_around(self.koppelsim.now(), self.model.config.maintenance)

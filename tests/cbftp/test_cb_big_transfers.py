@@ -21,6 +21,8 @@ from simulators.cbftp.maintenance import next_outage, outage_around
 from simulators.core.ftpserver import StagedUpload
 from simulators.core.store import Store
 
+from .wire import runtime_login
+
 RELATION, PASSWORD = "7000123", "cb-secret"
 BIG = 3 * StagedUpload.INLINE_HASH_BYTES + 12345  # past the inline part, not a multiple of any buffer
 
@@ -32,17 +34,7 @@ class _CB:
         self.model = self.runtime.simulators["cbftp"].model
 
     def login(self) -> ftplib.FTP_TLS:
-        endpoint = self.runtime.endpoint("cb-ftps")
-        ftp = ftplib.FTP_TLS(context=self.runtime.tls.client_context(), timeout=20)
-        ftp.connect(endpoint.host, endpoint.port)
-        try:
-            ftp.auth()
-            ftp.login(RELATION, PASSWORD)
-            ftp.prot_p()
-        except BaseException:
-            ftp.close()
-            raise
-        return ftp
+        return runtime_login(self.runtime, timeout=20)
 
     def received(self, name: str) -> dict:
         (entry,) = [f for f in self.model.files(RELATION, "in") if f["name"] == name]

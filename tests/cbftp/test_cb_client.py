@@ -6,9 +6,7 @@ reads receipts and UBL invoices; and a client killed mid-download loses nothing.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -17,17 +15,17 @@ from zoneinfo import ZoneInfo
 import pytest
 from lxml import etree
 
-from clients.cbftp.client import CRASH_ENV, CBClient, CBConnection, Window
+from clients.cbftp.client import CBClient, CBConnection, Window
 from clients.cbftp.digicom import Order, OrderLine
 from clients.cbftp.store import CBClientStore
 from simulators.cbftp.maintenance import next_outage, outage_around
 from simulators.core.clock import monotonic, real_sleep
 
+from .clientproc import run_crashing_session
+
 RELATION, PASSWORD = "7000123", "cb-secret"
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 UBL_SCHEMAS = Path("/work/shared/reference/ubl-2.1")
-REPO = Path(__file__).resolve().parents[2]
-SUBPROCESS_SECONDS = 60
 WAIT_SECONDS = 5.0
 SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 PDF = b"%PDF-1.4\n% pakbon\n%%EOF\n"
@@ -186,33 +184,8 @@ def test_invoices_are_parsed_and_validate_against_UBL_2_1(koppelsim, cb, tmp_pat
 
 # -- a client killed mid-download -------------------------------------------------------------------------
 
-CRASHING_CLIENT = """
-import ssl, sys
-from datetime import datetime
-from clients.cbftp.client import CBClient, CBConnection
-from clients.cbftp.store import CBClientStore
-
-host, port, ca, state, inbox, now = sys.argv[1:7]
-
-class FixedClock:
-    def now(self):
-        return datetime.fromisoformat(now)
-
-connection = CBConnection(host, int(port), "7000123", "cb-secret", "7000123",
-                          ssl.create_default_context(cafile=ca), timeout=20)
-report = CBClient(connection, CBClientStore(state), inbox, FixedClock()).session()
-print("SESSION ENDED", report)
-"""
-
-
 def crash_mid_download(koppelsim, state: Path) -> subprocess.CompletedProcess:
-    endpoint = koppelsim.endpoint("cb-ftps")
-    return subprocess.run(
-        [sys.executable, "-c", CRASHING_CLIENT, endpoint.host, str(endpoint.port),
-         str(koppelsim.runtime.tls.ca_cert), str(state / "client.db"), str(state / "inbox"),
-         koppelsim.now().isoformat()],
-        env={**os.environ, CRASH_ENV: "mid_download"}, cwd=REPO, capture_output=True,
-        timeout=SUBPROCESS_SECONDS)
+    return run_crashing_session(koppelsim, state, "mid_download")
 
 
 def killed_then_resumed(koppelsim, cb, tmp_path) -> tuple[dict, CBClient]:

@@ -8,22 +8,18 @@
 * the file-name check is seed 002's ASCII rule, the same as the simulator's;
 * the maintenance window's zone is the simulator's [CHOSEN] reading of the seed's "UTC/GMT +1".
 
-(The fixture and helpers repeat a few lines of test_cb_client.py: in importlib mode a test module cannot
-import another.)
+(The client killed mid-session is tests/cbftp/clientproc.py, shared with test_cb_client.py.)
 """
 
 from __future__ import annotations
 
-import os
 import random
-import subprocess
-import sys
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
-from clients.cbftp.client import CRASH_ENV, CBClient, CBConnection, Window
+from clients.cbftp.client import CBClient, CBConnection, Window
 from clients.cbftp.digicom import Order, OrderLine
 from clients.cbftp.names import name_problem
 from clients.cbftp.store import CBClientStore
@@ -34,9 +30,9 @@ from simulators.cbftp.maintenance import next_outage, outage_around
 from simulators.cbftp.ubl import build_ubl
 from simulators.core.clock import monotonic, real_sleep
 
+from .clientproc import run_crashing_session
+
 RELATION, PASSWORD = "7000123", "cb-secret"
-REPO = Path(__file__).resolve().parents[2]
-SUBPROCESS_SECONDS = 60
 WAIT_SECONDS = 5.0
 BIG_XML = f"{RELATION}_K1734991.xml"  # the reviewer's case: a UBL invoice of some MB, LF line ends
 PDF = b"%PDF-1.4\n% pakbon\n%%EOF\n"
@@ -87,33 +83,9 @@ def stor_commands(koppelsim, name: str) -> int:
     return len(koppelsim.journal.entries(kind="ftp.command", match={"command": "STOR", "arg": f"in/{name}"}))
 
 
-CRASHING_CLIENT = """
-import ssl, sys
-from datetime import datetime
-from clients.cbftp.client import CBClient, CBConnection
-from clients.cbftp.store import CBClientStore
-
-host, port, ca, state, inbox, now = sys.argv[1:7]
-
-class FixedClock:
-    def now(self):
-        return datetime.fromisoformat(now)
-
-connection = CBConnection(host, int(port), "7000123", "cb-secret", "7000123",
-                          ssl.create_default_context(cafile=ca), timeout=20)
-report = CBClient(connection, CBClientStore(state), inbox, FixedClock()).session()
-print("SESSION ENDED", report)
-"""
-
-
 def killed_at(koppelsim, state: Path, point: str) -> None:
     """One session of the client in a process of its own that dies (exit 137, like kill -9) at ``point``."""
-    endpoint = koppelsim.endpoint("cb-ftps")
-    done = subprocess.run(
-        [sys.executable, "-c", CRASHING_CLIENT, endpoint.host, str(endpoint.port),
-         str(koppelsim.runtime.tls.ca_cert), str(state / "client.db"), str(state / "inbox"),
-         koppelsim.now().isoformat()],
-        env={**os.environ, CRASH_ENV: point}, cwd=REPO, capture_output=True, timeout=SUBPROCESS_SECONDS)
+    done = run_crashing_session(koppelsim, state, point)
     assert done.returncode == 137, (done.stdout + done.stderr).decode(errors="replace")[-2000:]
 
 

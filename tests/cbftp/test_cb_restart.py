@@ -30,6 +30,8 @@ from simulators.core.clock import monotonic, parse_instant, real_sleep
 from simulators.core.runtime import settings_for_tests
 from simulators.process import SimProcess, free_port
 
+from .wire import ftps_login
+
 pytestmark = pytest.mark.slow
 WAIT_SECONDS = 10.0  # real time for the running process to act on something we did
 RELATION, PASSWORD = "7000123", "cb-secret"  # the default account (simulators/cbftp/config.py)
@@ -88,16 +90,7 @@ class Sim(SimProcess):
         if wait:
             self.advance("10m")
         context = ssl.create_default_context(cafile=str(self.state / "tls" / "ca.pem"))
-        client = ftplib.FTP_TLS(context=context, timeout=10)
-        client.connect("127.0.0.1", self.ftp_port)
-        try:
-            client.auth()
-            client.login(RELATION, PASSWORD)
-            client.prot_p()
-        except BaseException:
-            client.close()
-            raise
-        return client
+        return ftps_login("127.0.0.1", self.ftp_port, context)
 
     # -- the state directory (only to stage what a crash leaves behind, or to read before a kill) --
 

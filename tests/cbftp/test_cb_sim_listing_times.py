@@ -21,6 +21,8 @@ from simulators.core.clock import VirtualClock
 from simulators.core.config import config_from_dict
 from simulators.core.runtime import Runtime, register_config_sections, settings_for_tests
 
+from .wire import runtime_login
+
 RELATION, PASSWORD = "7000123", "cb-secret"  # the account CB's configuration seeds
 START = "2025-03-04T05:06:07Z"  # simulated; the host's clock is years away
 
@@ -53,17 +55,7 @@ class CB:
         if self._logged_in:
             self.advance("10m")
         self._logged_in = True
-        endpoint = self.runtime.endpoint("cb-ftps")
-        ftp = ftplib.FTP_TLS(context=self.runtime.tls.client_context(), timeout=10)
-        ftp.connect(endpoint.host, endpoint.port)
-        try:
-            ftp.auth()
-            ftp.login(RELATION, PASSWORD)
-            ftp.prot_p()
-        except BaseException:
-            ftp.close()
-            raise
-        return ftp
+        return runtime_login(self.runtime)
 
 
 @pytest.fixture

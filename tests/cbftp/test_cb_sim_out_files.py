@@ -24,6 +24,8 @@ from simulators.core.clock import VirtualClock, format_instant, parse_duration
 from simulators.core.config import config_from_dict
 from simulators.core.runtime import Runtime, register_config_sections, settings_for_tests
 
+from .wire import runtime_login
+
 RELATION, PASSWORD = "7000123", "cb-secret"  # the account CB's configuration seeds
 START = datetime.fromisoformat("2026-03-02T10:00:00+00:00")  # a Monday, far from a maintenance window
 NOT_DIGICOM = b"this is not a Digicom message\r\n"
@@ -70,17 +72,7 @@ class CB:
         if self._last_login is not None and self.now() - self._last_login < timedelta(minutes=10):
             self.advance("10m")
         self._last_login = self.now()
-        endpoint = self.runtime.endpoint("cb-ftps")
-        ftp = ftplib.FTP_TLS(context=self.runtime.tls.client_context(), timeout=10)
-        ftp.connect(endpoint.host, endpoint.port)
-        try:
-            ftp.auth()
-            ftp.login(RELATION, PASSWORD)
-            ftp.prot_p()
-        except BaseException:
-            ftp.close()
-            raise
-        return ftp
+        return runtime_login(self.runtime)
 
     def upload(self, name: str, data: bytes) -> None:
         ftp = self.login()

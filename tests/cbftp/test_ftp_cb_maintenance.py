@@ -19,6 +19,8 @@ from simulators.core.clock import VirtualClock
 from simulators.core.config import config_from_dict
 from simulators.core.runtime import Runtime, register_config_sections, settings_for_tests
 
+from .wire import ftps_login
+
 RELATION, PASSWORD = "7000123", "cb-secret"
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 FRIDAY_0759 = "2026-11-20T06:59:00Z"  # a Friday, 07:59 in Amsterdam (CET, UTC+1)
@@ -42,15 +44,7 @@ class CB:
         return ftp
 
     def login(self) -> ftplib.FTP_TLS:
-        ftp = self.connect()
-        try:
-            ftp.auth()
-            ftp.login(RELATION, PASSWORD)
-            ftp.prot_p()
-        except BaseException:
-            ftp.close()
-            raise
-        return ftp
+        return ftps_login(self.endpoint.host, self.endpoint.port, self.context())
 
     def advance_to_local(self, moment: datetime) -> None:
         self.runtime.scheduler.advance_to(moment)

@@ -21,6 +21,8 @@ from lxml import etree
 from clients.cbftp.digicom import Order, OrderLine, build_opdnaw, parse_ontbev
 from simulators.cbftp.maintenance import next_outage, outage_around
 
+from .wire import runtime_login
+
 RELATION, PASSWORD = "7000123", "cb-secret"
 SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 
@@ -38,17 +40,7 @@ class CB:
         return self.runtime.simulators["cbftp"].model
 
     def login(self) -> ftplib.FTP_TLS:
-        endpoint = self.runtime.endpoint("cb-ftps")
-        ftp = ftplib.FTP_TLS(context=self.runtime.tls.client_context(), timeout=10)
-        ftp.connect(endpoint.host, endpoint.port)
-        try:
-            ftp.auth()
-            ftp.login(RELATION, PASSWORD)
-            ftp.prot_p()
-        except BaseException:
-            ftp.close()
-            raise
-        return ftp
+        return runtime_login(self.runtime)
 
     def api(self, path: str) -> requests.Response:
         return requests.get(f"{self.koppelsim.admin_url}api/cb/{path}", timeout=10)
