@@ -17,45 +17,18 @@ from datetime import datetime, timedelta
 import pytest
 
 from clients.cbftp.digicom import Order, OrderLine, build_opdnaw
-from simulators.core.clock import VirtualClock
-from simulators.core.config import config_from_dict
-from simulators.core.runtime import Runtime, register_config_sections, settings_for_tests
 
-from .wire import runtime_login
+from .wire import CBAlone
 
 RELATION, PASSWORD = "7000123", "cb-secret"  # the account CB's configuration seeds
 START = "2025-03-04T05:06:07Z"  # simulated; the host's clock is years away
 
 
-class CB:
-    """CB alone in a runtime on a virtual clock, with its FTPS listener on a free port."""
+class CB(CBAlone):
+    """CB alone on a virtual clock that starts in March 2025."""
 
     def __init__(self, state_dir, **cbftp) -> None:
-        register_config_sections()
-        settings = settings_for_tests()
-        # No maintenance window: a clock moved by months would land in one and close the session.
-        settings["cbftp"].update({"maintenance": {"enabled": False}, **cbftp})
-        self.runtime = Runtime(config_from_dict({"state_dir": str(state_dir), "admin_port": 0, **settings}),
-                               clock=VirtualClock(START), only=["mailbox", "cbftp"])
-        self.runtime.start(admin=False)
-        self._logged_in = False
-
-    @property
-    def model(self):
-        return self.runtime.simulators["cbftp"].model
-
-    def now(self) -> datetime:
-        return self.runtime.clock.now()
-
-    def advance(self, duration: str) -> datetime:
-        return self.runtime.scheduler.advance(duration)
-
-    def login(self) -> ftplib.FTP_TLS:
-        """Explicit FTPS with PROT P; 10 simulated minutes after the previous login (CB's rule)."""
-        if self._logged_in:
-            self.advance("10m")
-        self._logged_in = True
-        return runtime_login(self.runtime)
+        super().__init__(state_dir, datetime.fromisoformat(START.replace("Z", "+00:00")), **cbftp)
 
 
 @pytest.fixture

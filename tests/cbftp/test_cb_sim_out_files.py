@@ -20,11 +20,9 @@ import pytest
 from lxml import etree
 
 from clients.cbftp.digicom import Order, OrderLine, build_opdnaw, parse_ontbev
-from simulators.core.clock import VirtualClock, format_instant, parse_duration
-from simulators.core.config import config_from_dict
-from simulators.core.runtime import Runtime, register_config_sections, settings_for_tests
+from simulators.core.clock import format_instant, parse_duration
 
-from .wire import runtime_login
+from .wire import CBAlone
 
 RELATION, PASSWORD = "7000123", "cb-secret"  # the account CB's configuration seeds
 START = datetime.fromisoformat("2026-03-02T10:00:00+00:00")  # a Monday, far from a maintenance window
@@ -32,47 +30,14 @@ NOT_DIGICOM = b"this is not a Digicom message\r\n"
 SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 
 
-class CB:
-    """CB alone in a runtime on a virtual clock; ``restart`` starts a new runtime on the same state."""
+class CB(CBAlone):
+    """CB alone on a virtual clock; ``stop`` then ``start`` is a restart on the same state."""
 
     def __init__(self, state_dir: Path) -> None:
-        register_config_sections()
-        self.state_dir = state_dir
-        self.runtime: Runtime | None = None
-        self._last_login: datetime | None = None
-        self.start(START)
-
-    def start(self, at: datetime) -> None:
-        settings = settings_for_tests()
-        settings["cbftp"]["maintenance"] = {"enabled": False}  # days pass: no window closes a session
-        self.runtime = Runtime(config_from_dict({"state_dir": str(self.state_dir), "admin_port": 0, **settings}),
-                               clock=VirtualClock(at), only=["mailbox", "cbftp"])
-        self.runtime.start(admin=False)
-
-    def stop(self) -> None:
-        if self.runtime is not None:
-            self.runtime.stop()
-            self.runtime = None
-
-    @property
-    def model(self):
-        return self.runtime.simulators["cbftp"].model
-
-    def now(self) -> datetime:
-        return self.runtime.clock.now()
-
-    def advance(self, duration: str) -> datetime:
-        return self.runtime.scheduler.advance(duration)
+        super().__init__(state_dir, START)
 
     def out(self) -> Path:
         return self.model.folder(RELATION, "out")
-
-    def login(self) -> ftplib.FTP_TLS:
-        """Explicit FTPS with PROT P, at least 10 simulated minutes after the previous login (CB's rule)."""
-        if self._last_login is not None and self.now() - self._last_login < timedelta(minutes=10):
-            self.advance("10m")
-        self._last_login = self.now()
-        return runtime_login(self.runtime)
 
     def upload(self, name: str, data: bytes) -> None:
         ftp = self.login()

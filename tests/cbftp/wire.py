@@ -1,9 +1,15 @@
-"""Logging in to the CB simulator as its customers do (explicit FTPS, PROT P), for the CB tests."""
+"""Logging in to the CB simulator as its customers do (explicit FTPS, PROT P), and CB alone in a runtime of its
+own, for the CB tests."""
 
 from __future__ import annotations
 
 import ftplib
 import ssl
+from datetime import datetime, timedelta
+
+from simulators.core.clock import VirtualClock
+from simulators.core.config import config_from_dict
+from simulators.core.runtime import Runtime, register_config_sections, settings_for_tests
 
 RELATION, PASSWORD = "7000123", "cb-secret"  # the simulator's configured customer
 
@@ -27,3 +33,45 @@ def runtime_login(runtime, user: str = RELATION, password: str = PASSWORD, timeo
     """``ftps_login`` to the ``cb-ftps`` endpoint of a running koppelsim runtime, trusting its CA."""
     endpoint = runtime.endpoint("cb-ftps")
     return ftps_login(endpoint.host, endpoint.port, runtime.tls.client_context(), user, password, timeout)
+
+
+class CBAlone:
+    """CB alone in a runtime of its own on a virtual clock, FTPS on a free port. The maintenance window is off
+    (these tests move the clock by days and months); ``stop`` and ``start`` again on the same state stage a
+    restart."""
+
+    def __init__(self, state_dir, at: datetime, **cbftp) -> None:
+        register_config_sections()
+        self.state_dir, self.cbftp = state_dir, cbftp
+        self.runtime: Runtime | None = None
+        self._last_login: datetime | None = None
+        self.start(at)
+
+    def start(self, at: datetime) -> None:
+        settings = settings_for_tests()
+        settings["cbftp"].update({"maintenance": {"enabled": False}, **self.cbftp})
+        self.runtime = Runtime(config_from_dict({"state_dir": str(self.state_dir), "admin_port": 0, **settings}),
+                               clock=VirtualClock(at), only=["mailbox", "cbftp"])
+        self.runtime.start(admin=False)
+
+    def stop(self) -> None:
+        if self.runtime is not None:
+            self.runtime.stop()
+            self.runtime = None
+
+    @property
+    def model(self):
+        return self.runtime.simulators["cbftp"].model
+
+    def now(self) -> datetime:
+        return self.runtime.clock.now()
+
+    def advance(self, duration: str) -> datetime:
+        return self.runtime.scheduler.advance(duration)
+
+    def login(self) -> ftplib.FTP_TLS:
+        """Explicit FTPS with PROT P, at least 10 simulated minutes after the previous login (CB's rule)."""
+        if self._last_login is not None and self.now() - self._last_login < timedelta(minutes=10):
+            self.advance("10m")
+        self._last_login = self.now()
+        return runtime_login(self.runtime)
