@@ -40,11 +40,12 @@ def sub(parent: etree._Element, tag: str, text: Any = None, **attrs: Any) -> etr
 
 
 class Renderer:
-    """One answer's renderer (``model.renderer`` makes a new one each time): names looked up once per answer."""
+    """One answer's renderer (``model.renderer`` makes a new one each time). The names it looks up are kept in
+    ``names``: the model hands every renderer the same dict while the tables behind the names are unchanged."""
 
-    def __init__(self, model: "TwinfieldModel") -> None:
+    def __init__(self, model: "TwinfieldModel", names: dict[tuple, Any] | None = None) -> None:
         self.model = model
-        self._names: dict[tuple, Any] = {}
+        self._names: dict[tuple, Any] = {} if names is None else names
 
     # -- names ------------------------------------------------------------------------------------------
 
