@@ -86,7 +86,8 @@ class HubService(Simulator):
             log.info("hub: Digipoort account %r added for the hub", user)
         cb = self.others.get("cbftp")
         for relation_id in self.config.cb_relation_ids if cb is not None else ():
-            if not any(a.relation_id == relation_id for a in cb.config.accounts) and cb.model.account(relation_id) is None:
+            configured = any(a.relation_id == relation_id for a in cb.config.accounts)
+            if not configured and cb.model.account(relation_id) is None:
                 account = CBAccount(relation_id, HUB_CB_PASSWORD, name="communication hub")
                 cb.config.accounts.append(account)
                 cb.model.put_account(account, source="hub")
