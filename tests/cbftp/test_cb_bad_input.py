@@ -22,13 +22,14 @@ import pytest
 from clients.cbftp.digicom import Order, OrderLine, build_opdnaw, parse_ontbev
 from simulators.cbftp.config import CBAccount
 from simulators.cbftp.maintenance import next_outage, outage_around
-from simulators.core.clock import VirtualClock, monotonic, parse_duration, real_sleep
+from simulators.core.clock import VirtualClock, parse_duration
 from simulators.core.config import config_from_dict
 from simulators.core.runtime import Runtime, register_config_sections, settings_for_tests
 
+from .wire import wait_for
+
 RELATION, PASSWORD = "7000123", "cb-secret"
 OTHER = "7000456"
-WAIT_SECONDS = 5.0
 PDF = b"%PDF-1.4\n%%EOF\n"
 _orders = itertools.count(1)
 
@@ -133,13 +134,6 @@ def reset(sock: socket.socket) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     sock.close()
 
-
-def wait_for(condition, what: str) -> None:
-    deadline = monotonic() + WAIT_SECONDS
-    while not condition():
-        if monotonic() > deadline:
-            raise AssertionError(f"the server did not {what} within {WAIT_SECONDS}s")
-        real_sleep(0.02)
 
 
 def order_file(now: datetime) -> tuple[str, bytes, str]:

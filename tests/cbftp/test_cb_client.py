@@ -18,15 +18,13 @@ from lxml import etree
 from clients.cbftp.client import CBClient, CBConnection, Window
 from clients.cbftp.digicom import Order, OrderLine
 from clients.cbftp.store import CBClientStore
-from simulators.cbftp.maintenance import next_outage, outage_around
-from simulators.core.clock import monotonic, real_sleep
 
 from .clientproc import run_crashing_session
+from .wire import clear_of_maintenance, wait_for
 
 RELATION, PASSWORD = "7000123", "cb-secret"
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 UBL_SCHEMAS = Path("/work/shared/reference/ubl-2.1")
-WAIT_SECONDS = 5.0
 SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 PDF = b"%PDF-1.4\n% pakbon\n%%EOF\n"
 
@@ -35,17 +33,8 @@ PDF = b"%PDF-1.4\n% pakbon\n%%EOF\n"
 def cb(koppelsim):
     """CB's model; the shared clock is first moved out of the maintenance window (the client keeps away
     from the whole hour, the server is down for its first minutes)."""
-    model = koppelsim.runtime.simulators["cbftp"].model
-    outage = outage_around(koppelsim.now(), model.config.maintenance)
-    if outage is not None:
-        koppelsim.runtime.scheduler.advance_to(outage[1])
-    upcoming = next_outage(koppelsim.now(), model.config.maintenance)
-    if upcoming is not None and upcoming[0] - koppelsim.now() < timedelta(hours=2):
-        koppelsim.runtime.scheduler.advance_to(upcoming[0])  # into the window, to be moved past it below
-    window_end = Window().covers(koppelsim.now())
-    if window_end is not None:
-        koppelsim.runtime.scheduler.advance_to(window_end)
-    return model
+    clear_of_maintenance(koppelsim, Window())
+    return koppelsim.runtime.simulators["cbftp"].model
 
 
 def connection(koppelsim) -> CBConnection:
@@ -58,13 +47,6 @@ def make_client(koppelsim, state: Path, window: Window | None = None) -> CBClien
     return CBClient(connection(koppelsim), CBClientStore(state / "client.db"), state / "inbox",
                     koppelsim.clock, window=window)
 
-
-def wait_for(condition, what: str) -> None:
-    deadline = monotonic() + WAIT_SECONDS
-    while not condition():
-        if monotonic() > deadline:
-            raise AssertionError(f"the server did not {what} within {WAIT_SECONDS}s")
-        real_sleep(0.02)
 
 
 def connects(koppelsim) -> int:

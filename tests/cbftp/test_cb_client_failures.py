@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -26,14 +26,12 @@ from clients.cbftp.store import CBClientStore
 from simulators.cbftp import names as cb_names
 from simulators.cbftp.config import Maintenance
 from simulators.cbftp.invoices import generate_invoice
-from simulators.cbftp.maintenance import next_outage, outage_around
 from simulators.cbftp.ubl import build_ubl
-from simulators.core.clock import monotonic, real_sleep
 
 from .clientproc import run_crashing_session
+from .wire import clear_of_maintenance, wait_for
 
 RELATION, PASSWORD = "7000123", "cb-secret"
-WAIT_SECONDS = 5.0
 BIG_XML = f"{RELATION}_K1734991.xml"  # the reviewer's case: a UBL invoice of some MB, LF line ends
 PDF = b"%PDF-1.4\n% pakbon\n%%EOF\n"
 
@@ -41,17 +39,8 @@ PDF = b"%PDF-1.4\n% pakbon\n%%EOF\n"
 @pytest.fixture
 def cb(koppelsim):
     """CB's model, the shared clock moved well clear of the maintenance window (as in test_cb_client.py)."""
-    model = koppelsim.runtime.simulators["cbftp"].model
-    outage = outage_around(koppelsim.now(), model.config.maintenance)
-    if outage is not None:
-        koppelsim.runtime.scheduler.advance_to(outage[1])
-    upcoming = next_outage(koppelsim.now(), model.config.maintenance)
-    if upcoming is not None and upcoming[0] - koppelsim.now() < timedelta(hours=2):
-        koppelsim.runtime.scheduler.advance_to(upcoming[0])
-    window_end = Window().covers(koppelsim.now())
-    if window_end is not None:
-        koppelsim.runtime.scheduler.advance_to(window_end)
-    return model
+    clear_of_maintenance(koppelsim, Window())
+    return koppelsim.runtime.simulators["cbftp"].model
 
 
 def make_client(koppelsim, state: Path) -> CBClient:
@@ -60,13 +49,6 @@ def make_client(koppelsim, state: Path) -> CBClient:
                               koppelsim.runtime.tls.client_context(), timeout=20)
     return CBClient(connection, CBClientStore(state / "client.db"), state / "inbox", koppelsim.clock)
 
-
-def wait_for(condition, what: str) -> None:
-    deadline = monotonic() + WAIT_SECONDS
-    while not condition():
-        if monotonic() > deadline:
-            raise AssertionError(f"the server did not {what} within {WAIT_SECONDS}s")
-        real_sleep(0.02)
 
 
 def an_order(number: str) -> Order:

@@ -23,12 +23,13 @@ import pytest
 
 from simulators.cbftp.config import CBAccount
 from simulators.cbftp.maintenance import next_outage, outage_around
-from simulators.core.clock import VirtualClock, monotonic, parse_duration, real_sleep
+from simulators.core.clock import VirtualClock, parse_duration
 from simulators.core.config import config_from_dict
 from simulators.core.runtime import Runtime, register_config_sections, settings_for_tests
 
+from .wire import wait_for
+
 RELATION, PASSWORD = "7000123", "cb-secret"
-WAIT_SECONDS = 5.0  # real time for the server to notice what a socket did
 BIG = 8 * 1024 * 1024  # a download far larger than the socket buffers: it cannot finish unread
 
 
@@ -142,13 +143,6 @@ def reset(sock: socket.socket) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     sock.close()
 
-
-def wait_for(condition, what: str) -> None:
-    deadline = monotonic() + WAIT_SECONDS
-    while not condition():
-        if monotonic() > deadline:
-            raise AssertionError(f"the server did not {what} within {WAIT_SECONDS}s")
-        real_sleep(0.02)
 
 
 PDF = b"%PDF-1.4\n% a scan for CB\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"

@@ -7,11 +7,37 @@ import ftplib
 import ssl
 from datetime import datetime, timedelta
 
-from simulators.core.clock import VirtualClock
+from simulators.cbftp.maintenance import next_outage, outage_around
+from simulators.core.clock import VirtualClock, monotonic, real_sleep
 from simulators.core.config import config_from_dict
 from simulators.core.runtime import Runtime, register_config_sections, settings_for_tests
 
 RELATION, PASSWORD = "7000123", "cb-secret"  # the simulator's configured customer
+WAIT_SECONDS = 5.0  # real time for the server to notice what a socket did, or to finish what it does after a reply
+
+
+def wait_for(condition, what: str, seconds: float = WAIT_SECONDS) -> None:
+    """Until ``condition()`` holds (polled; bounded): the server acts on its own thread after a reply."""
+    deadline = monotonic() + seconds
+    while not condition():
+        if monotonic() > deadline:
+            raise AssertionError(f"the server did not {what} within {seconds}s")
+        real_sleep(0.02)
+
+
+def clear_of_maintenance(koppelsim, client_window) -> None:
+    """The shared clock moved out of CB's outage, away from the next one (2 h), and out of the client's own
+    maintenance window (``client_window``: a clients.cbftp Window, which keeps away from the whole hour)."""
+    config = koppelsim.runtime.simulators["cbftp"].model.config.maintenance
+    outage = outage_around(koppelsim.now(), config)
+    if outage is not None:
+        koppelsim.runtime.scheduler.advance_to(outage[1])
+    upcoming = next_outage(koppelsim.now(), config)
+    if upcoming is not None and upcoming[0] - koppelsim.now() < timedelta(hours=2):
+        koppelsim.runtime.scheduler.advance_to(upcoming[0])  # into the window, to be moved past it below
+    window_end = client_window.covers(koppelsim.now())
+    if window_end is not None:
+        koppelsim.runtime.scheduler.advance_to(window_end)
 
 
 def ftps_login(host: str, port: int, context: ssl.SSLContext, user: str = RELATION, password: str = PASSWORD,
