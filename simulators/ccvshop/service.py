@@ -77,7 +77,8 @@ class CCVShopSimulator(Simulator):
             listener = HTTPListener("koppelsim-ccvshop-http", self.ctx.config.host,
                                     self.ctx.config.port(self.config.port), self.api,
                                     max_body_bytes=self.config.max_body_bytes * BACKSTOP_FACTOR, clock=self.ctx.clock,
-                                    one_cpu=self.ctx.config.http_cpu == "one")
+                                    one_cpu=self.ctx.config.http_cpu == "one",
+                                    answer_on_loop=lambda: True)  # its answers never wait for anything
             listener.start()
             self.listener = listener
         if not self.config.public_url:

@@ -3,9 +3,12 @@
 Chosen by measurement (bench/http.py, issue 4): werkzeug's development server closed every connection
 after one answer and parsed each request head with the ``email`` package, so a client with keep-alive
 (every HTTP library, and wrk) paid a connect, a new thread and a slow parse per request. Here the request
-is parsed by httptools (llhttp, the parser of Node.js and uvicorn) and each connection keeps one thread
-for as long as the client keeps it open. A thread per connection rather than an event loop, because an app
-may block on purpose (a scripted delay or "hold" rule) and must hold up only its own client.
+is parsed by httptools (llhttp, the parser of Node.js and uvicorn). A listener whose app answers at once
+serves its plain-HTTP connections from one event loop thread (``answer_on_loop``, core/httploop.py: fewer
+GIL hand-overs, measured faster and with a far lower p99); a connection whose answer may wait (an app that
+holds an answer on purpose, for a scripted delay), a TLS connection, or any connection of a listener without
+``answer_on_loop`` has a thread of its own for as long as the client keeps it open, so a held answer holds
+up only its own client.
 
 What every HTTP simulator gets from here:
 
@@ -18,8 +21,8 @@ What every HTTP simulator gets from here:
 * ``https`` with a certificate from ``core.tls`` (``tls=https_context(files)``);
 * a fault hook: an app that sets ``environ[DROP] = True`` has the connection closed without an answer
   (what a client sees when a server or a proxy times out and gives up);
-* optionally (``one_cpu``) every connection thread on one CPU: measured much faster under concurrent load
-  (core/affinity.py);
+* optionally (``one_cpu``) the event loop and every connection thread on one CPU: measured much faster under
+  concurrent load (core/affinity.py);
 * on stop, connections still open (a client that connected and sends nothing, a request under way) are
   closed too, so no connection thread outlives the listener for long.
 """
@@ -41,6 +44,7 @@ import httptools
 
 from .affinity import keep_on_shared_cpu
 from .clock import Clock, SystemClock, monotonic
+from .httploop import EventLoop
 from .lifecycle import ServerThread
 from .tls import TLSFiles
 
@@ -95,6 +99,15 @@ class _Refused(Exception):
         self.status, self.text = status, text
 
 
+class _Upgrade:
+    """A request asked for a protocol upgrade; ``rest`` are the bytes received behind its head."""
+
+    __slots__ = ("rest",)
+
+    def __init__(self, rest: bytes) -> None:
+        self.rest = rest
+
+
 class _Request:
     __slots__ = ("method", "target", "headers", "body", "keep_alive", "http_version")
 
@@ -118,6 +131,12 @@ class _Connection:
         self._body: list[bytes] = []
         self._body_size = 0
         self._head_size = 0
+        # Served by an event loop (core/httploop.py) instead of a thread of its own: the loop, what it still
+        # has to send, whether the connection ends once that is sent, and when the client was last heard.
+        self.loop: EventLoop | None = None
+        self.unsent = b""
+        self.closing = False
+        self.active = 0.0
 
     # -- httptools callbacks (run inside feed_data) ------------------------------------------------------
 
@@ -147,7 +166,7 @@ class _Connection:
             if lower == b"expect" and value.strip().lower() == b"100-continue":
                 expect_continue = True
         if expect_continue and self.parser.get_http_version() == "1.1":
-            self.sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+            self._write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     def on_body(self, chunk: bytes) -> None:
         self._body_size += len(chunk)
@@ -164,16 +183,23 @@ class _Connection:
     # -- the connection --------------------------------------------------------------------------------
 
     def serve(self) -> None:
+        """The connection on a thread of its own from its first byte."""
+        self._on_own_thread(self._handshake_and_loop)
+
+    def take_over(self, outcome: "_Refused | _Upgrade | None") -> None:
+        """Go on, on a thread of its own, with a connection the event loop served until now: first what
+        the loop left unsent, the requests it left unanswered and what its last ``_feed`` returned."""
+        self._on_own_thread(lambda: self._continue(outcome))
+
+    def _on_own_thread(self, work: Callable[[], None]) -> None:
         if self.listener.one_cpu:
             keep_on_shared_cpu()
         try:
-            if self.listener.tls is not None:
-                self.sock.settimeout(TLS_HANDSHAKE_SECONDS)
-                self.sock = self.listener.tls.wrap_socket(self.sock, server_side=True)
-            self.sock.settimeout(IDLE_SECONDS)
-            self._loop()
+            work()
         except (OSError, ssl.SSLError):
             pass  # the client went away, the handshake failed, or stop closed the socket under us
+        except Exception:  # a bug outside the app (which has its 500): this connection ends, logged
+            log.exception("%s: serving a connection failed", self.listener.name)
         finally:
             self.listener._forget(self)
             try:
@@ -181,30 +207,55 @@ class _Connection:
             except OSError:
                 pass
 
+    def _handshake_and_loop(self) -> None:
+        if self.listener.tls is not None:
+            self.sock.settimeout(TLS_HANDSHAKE_SECONDS)
+            self.sock = self.listener.tls.wrap_socket(self.sock, server_side=True)
+        self.sock.settimeout(IDLE_SECONDS)
+        self._loop()
+
+    def _continue(self, outcome: "_Refused | _Upgrade | None") -> None:
+        self.sock.settimeout(IDLE_SECONDS)
+        unsent, self.unsent = self.unsent, b""
+        if unsent:
+            self.sock.sendall(unsent)
+        if not self.closing and self._settle(outcome):
+            self._loop()
+
     def _loop(self) -> None:
         while True:
             data = self.sock.recv(RECV_BYTES)
-            if not data:
+            if not data or not self._settle(self._feed(data)):
                 return
-            refusal: _Refused | None = None
-            try:
-                self.parser.feed_data(data)
-            except httptools.HttpParserCallbackError as exc:
-                cause = exc.__context__ or exc.__cause__
-                if not isinstance(cause, _Refused):
-                    raise
-                refusal = cause
-            except httptools.HttpParserUpgrade as exc:
-                refusal = self._decline_upgrade(data[exc.args[0]:] if exc.args else b"")
-            except httptools.HttpParserError:
-                refusal = _Refused(400, "400 Bad Request: the request is not valid HTTP/1.1.\n")
-            while self.ready:  # answered in order; a request that ends the connection ends the loop too
-                if not self._answer(self.ready.pop(0)):
-                    return
-            if refusal is not None:
-                self._send_plain(refusal.status, refusal.text)
-                self._linger()
-                return
+
+    def _feed(self, data: bytes) -> "_Refused | _Upgrade | None":
+        """Parse ``data``; complete requests land in ``ready``. What ends the connection is returned: a
+        refusal to send, or an upgrade to decline (with the bytes behind its head)."""
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserCallbackError as exc:
+            cause = exc.__context__ or exc.__cause__
+            if not isinstance(cause, _Refused):
+                raise
+            return cause
+        except httptools.HttpParserUpgrade as exc:
+            return _Upgrade(data[exc.args[0]:] if exc.args else b"")
+        except httptools.HttpParserError:
+            return _Refused(400, "400 Bad Request: the request is not valid HTTP/1.1.\n")
+        return None
+
+    def _settle(self, outcome: "_Refused | _Upgrade | None") -> bool:
+        """Answer the requests parsed, then what ``_feed`` returned; False when the connection is to end.
+        May block (reading an upgrade's body, lingering): runs on the connection's own thread."""
+        refusal = self._decline_upgrade(outcome.rest) if isinstance(outcome, _Upgrade) else outcome
+        while self.ready:  # answered in order; a request that ends the connection ends the loop too
+            if not self._answer(self.ready.pop(0)):
+                return False
+        if refusal is not None:
+            self._send_plain(refusal.status, refusal.text)
+            self._linger()
+            return False
+        return True
 
     def _decline_upgrade(self, rest: bytes) -> _Refused | None:
         """An upgrade (``curl --http2`` asks for h2c) is declined by answering in HTTP/1.1 (RFC 9110 7.8).
@@ -310,8 +361,16 @@ class _Connection:
             lines.append("Connection: close\r\n")
         lines.append("\r\n")
         head = "".join(lines).encode("latin-1")
-        self.sock.sendall(head if request.method == "HEAD" or code in _NO_BODY else head + body)
+        self._write(head, b"" if request.method == "HEAD" or code in _NO_BODY else body)
         return keep_alive
+
+    def _write(self, head: bytes, body: bytes = b"") -> None:
+        """Send ``head`` and ``body``: at once on the connection's own thread, or by the event loop serving
+        it (which sends both in one call, without copying a large body behind its head)."""
+        if self.loop is not None:
+            self.loop.write(self, head, body)
+        else:
+            self.sock.sendall(head + body if body else head)
 
     def _linger(self) -> None:
         """Read and drop what the client still sends (briefly): closing a socket with unread data makes the
@@ -331,7 +390,7 @@ class _Connection:
     def _send_plain(self, status: int, text: str) -> None:
         body = text.encode()
         try:
-            self.sock.sendall(f"HTTP/1.1 {status} {_REASONS.get(status, '')}\r\nContent-Type: text/plain; "
+            self._write(f"HTTP/1.1 {status} {_REASONS.get(status, '')}\r\nContent-Type: text/plain; "
                               f"charset=utf-8\r\nContent-Length: {len(body)}\r\nDate: {self.listener.date.now()}"
                               f"\r\nServer: {SERVER_HEADER}\r\nConnection: close\r\n\r\n".encode() + body)
         except OSError:
@@ -343,9 +402,15 @@ class HTTPListener:
 
     def __init__(self, name: str, host: str, port: int, wsgi_app: WSGIApp,
                  max_body_bytes: int = DEFAULT_MAX_BODY, tls: ssl.SSLContext | None = None,
-                 clock: Clock | None = None, one_cpu: bool = False) -> None:
+                 clock: Clock | None = None, one_cpu: bool = False,
+                 answer_on_loop: Callable[[], bool] | None = None) -> None:
         """``clock`` stamps the Date header (default: real time); ``one_cpu`` keeps every connection
-        thread on one CPU shared by all such listeners of the process (see core/affinity.py)."""
+        thread on one CPU shared by all such listeners of the process (see core/affinity.py).
+
+        ``answer_on_loop``: given, plain-HTTP connections are served by one event loop thread
+        (core/httploop.py), and a request is answered on it while this says True; when it says False (the
+        app may hold the answer, e.g. for a scripted delay) the connection goes on on a thread of its own.
+        Not given, or with ``tls``, every connection has a thread of its own from the start."""
         if max_body_bytes <= 0:
             raise ValueError(f"max_body_bytes must be positive, got {max_body_bytes}")
         self.name = name
@@ -360,8 +425,14 @@ class HTTPListener:
         self._sock.settimeout(POLL_SECONDS)
         self.host, self.port = self._sock.getsockname()[:2]
         self._lock = threading.Lock()
-        self._open: dict[_Connection, threading.Thread] = {}
-        self.thread = ServerThread(name, self._accept_once, self._shutdown)
+        self._open: dict[_Connection, threading.Thread | None] = {}  # None: served by the event loop
+        self.loop: EventLoop | None = None
+        if answer_on_loop is not None and tls is None:
+            self.answer_on_loop = answer_on_loop
+            self.loop = EventLoop(self, self._sock, RECV_BYTES, IDLE_SECONDS, POLL_SECONDS)
+            self.thread = ServerThread(name, self.loop.serve_once, self._shutdown)
+        else:
+            self.thread = ServerThread(name, self._accept_once, self._shutdown)
 
     @property
     def url(self) -> str:
@@ -395,8 +466,18 @@ class HTTPListener:
                 return
             raise
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # answers go out whole, at once
+        connection = self._new_connection(sock, peer)
+        self._give_thread(connection, connection.serve)
+
+    def _new_connection(self, sock: socket.socket, peer: tuple) -> _Connection:
         connection = _Connection(self, sock, peer)
-        thread = threading.Thread(target=connection.serve, name=f"{self.name}-conn", daemon=True)
+        with self._lock:
+            self._open[connection] = None
+        return connection
+
+    def _give_thread(self, connection: _Connection, work: Callable[..., None], *args: Any) -> None:
+        """Serve ``connection`` on a thread of its own (stop joins it)."""
+        thread = threading.Thread(target=work, args=args, name=f"{self.name}-conn", daemon=True)
         with self._lock:
             self._open[connection] = thread
         thread.start()
@@ -410,6 +491,8 @@ class HTTPListener:
         closed (a client's keep-alive connection would otherwise still be served by its thread)."""
         self.stopping = True
         self._sock.close()
+        if self.loop is not None:
+            self.loop.close_all()
         with self._lock:
             connections = list(self._open.items())
         for connection, _ in connections:
@@ -419,4 +502,5 @@ class HTTPListener:
                 pass  # already closed by the client
         deadline = monotonic() + STOP_JOIN_SECONDS
         for _, thread in connections:
-            thread.join(max(0.0, deadline - monotonic()))
+            if thread is not None:
+                thread.join(max(0.0, deadline - monotonic()))

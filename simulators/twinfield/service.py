@@ -127,6 +127,13 @@ class TwinfieldSimulator(Simulator):
     def login_url(self) -> str:
         return (self.config.login_url or self.base_url).rstrip("/")
 
+    def _answers_at_once(self) -> bool:
+        """No rule may hold an answer (a ``delay``, a ``timeout`` that holds): requests are answered on the
+        listener's event loop. While one may, each connection is served on a thread of its own, so a held
+        answer holds up only its own client."""
+        rules = self.ctx.rules
+        return not (rules.has_action(SIM, "delay") or rules.has_action(SIM, "timeout"))
+
     def start(self) -> list[Endpoint]:
         from ..core.httpserver import HTTPListener
         from .web import create_app  # Flask only when the simulator serves
@@ -135,7 +142,8 @@ class TwinfieldSimulator(Simulator):
             app = create_app(self)
             listener = HTTPListener("koppelsim-twinfield", self.ctx.config.host, self.ctx.config.port(self.config.port),
                                     app.wsgi_app_dropping, max_body_bytes=self.config.max_body_bytes,
-                                    clock=self.ctx.clock, one_cpu=self.ctx.config.http_cpu == "one")
+                                    clock=self.ctx.clock, one_cpu=self.ctx.config.http_cpu == "one",
+                                    answer_on_loop=self._answers_at_once)
             listener.start()
             self.listener = listener
         self.model.auth.login_url = self.login_url

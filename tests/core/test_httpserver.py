@@ -23,8 +23,8 @@ def echo_app(environ, start_response):
 
 
 @pytest.fixture
-def listener():
-    server = HTTPListener("test-http", "127.0.0.1", 0, echo_app, max_body_bytes=1000)
+def listener(serving):
+    server = HTTPListener("test-http", "127.0.0.1", 0, echo_app, max_body_bytes=1000, answer_on_loop=serving)
     server.start()
     yield server
     server.stop()
@@ -71,8 +71,8 @@ def test_a_lie_about_the_length_is_not_trusted(listener):
     assert b"POST /lie 10\n" in data
 
 
-def test_stop_twice_releases_the_port_and_closes_connections_still_open():
-    server = HTTPListener("test-http-stop", "127.0.0.1", 0, echo_app)
+def test_stop_twice_releases_the_port_and_closes_connections_still_open(serving):
+    server = HTTPListener("test-http-stop", "127.0.0.1", 0, echo_app, answer_on_loop=serving)
     server.start()
     server.start()  # harmless
     assert requests.get(server.url + "/before", timeout=TIMEOUT).text == "GET /before 0\n"
@@ -99,8 +99,10 @@ def test_a_port_in_use_fails_at_once():
             HTTPListener("test-http-clash", "127.0.0.1", taken.getsockname()[1], echo_app)
 
 
-def test_requests_are_served_concurrently(listener):
-    """A slow request does not hold up another (threaded server)."""
+@pytest.mark.parametrize("answer_on_loop", [None, lambda: False], ids=["threads", "loop-hands-over"])
+def test_requests_are_served_concurrently(answer_on_loop):
+    """A slow request does not hold up another: on a thread per connection, and on the event loop when it
+    says an answer may wait (the connection is handed to a thread of its own)."""
     entered, release = threading.Event(), threading.Event()
 
     def slow_app(environ, start_response):
@@ -110,7 +112,7 @@ def test_requests_are_served_concurrently(listener):
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [environ["PATH_INFO"].encode()]
 
-    server = HTTPListener("test-http-slow", "127.0.0.1", 0, slow_app)
+    server = HTTPListener("test-http-slow", "127.0.0.1", 0, slow_app, answer_on_loop=answer_on_loop)
     server.start()
     try:
         results = {}
@@ -142,14 +144,14 @@ def _affinity_app(environ, start_response):
 
 
 @pytest.mark.parametrize("one_cpu", [True, False])
-def test_connection_threads_share_one_cpu_only_when_asked(one_cpu):
+def test_connection_threads_share_one_cpu_only_when_asked(one_cpu, serving):
     import os
 
     from simulators.core.affinity import shared_cpu
 
     if not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2:
         pytest.skip("pinning needs Linux and at least two CPUs to choose from")
-    server = HTTPListener("test-http-cpu", "127.0.0.1", 0, _affinity_app, one_cpu=one_cpu)
+    server = HTTPListener("test-http-cpu", "127.0.0.1", 0, _affinity_app, one_cpu=one_cpu, answer_on_loop=serving)
     server.start()
     try:
         with requests.Session() as session:  # two requests on one kept-alive connection, and a second one
@@ -179,13 +181,13 @@ def test_the_shared_cpu_is_the_one_the_first_connection_ran_on(monkeypatch):
     assert affinity.shared_cpu() == allowed[0]
 
 
-def test_an_answer_without_a_body_carries_no_content_length_whatever_the_app_said():
+def test_an_answer_without_a_body_carries_no_content_length_whatever_the_app_said(serving):
     """RFC 9110 8.6: no Content-Length on a 204 (or 304); an app's header saying 0 is dropped on the wire."""
     def app(environ, start_response):
         start_response("204 No Content", [("Content-Length", "0"), ("X-Seen", "yes")])
         return [b""]
 
-    served = HTTPListener("nobody", "127.0.0.1", 0, app)
+    served = HTTPListener("nobody", "127.0.0.1", 0, app, answer_on_loop=serving)
     served.start()
     try:
         with socket.create_connection((served.host, served.port), timeout=5) as sock:

@@ -20,6 +20,9 @@ def app(environ, start_response):
     path = environ["PATH_INFO"]
     if path == "/crash":
         raise RuntimeError("a bug in the app")
+    if path == "/unwritable":  # a header value HTTP cannot carry: the listener fails to write the answer
+        start_response("200 OK", [("X-Price", "\u20ac 5")])
+        return [b"never sent"]
     if path == "/drop":
         environ[DROP] = True
         start_response("200 OK", [])
@@ -32,8 +35,8 @@ def app(environ, start_response):
 
 
 @pytest.fixture
-def listener():
-    server = HTTPListener("test-http-wire", "127.0.0.1", 0, app, max_body_bytes=100)
+def listener(serving):
+    server = HTTPListener("test-http-wire", "127.0.0.1", 0, app, max_body_bytes=100, answer_on_loop=serving)
     server.start()
     yield server
     server.stop()
@@ -90,6 +93,12 @@ def test_garbage_gets_400_and_a_crashing_app_500_and_serving_goes_on(listener):
     assert requests.get(listener.url + "/after", timeout=TIMEOUT).status_code == 200
 
 
+def test_an_answer_the_listener_cannot_write_ends_that_connection_only(listener, caplog):
+    assert raw(listener, b"GET /unwritable HTTP/1.1\r\nHost: h\r\n\r\n") == b""
+    assert "serving a connection failed" in caplog.text
+    assert requests.get(listener.url + "/fine", timeout=TIMEOUT).status_code == 200
+
+
 def test_the_drop_hook_closes_the_connection_without_an_answer(listener):
     assert raw(listener, b"GET /drop HTTP/1.1\r\nHost: h\r\n\r\n") == b""
     with pytest.raises(requests.ConnectionError):
@@ -97,9 +106,10 @@ def test_the_drop_hook_closes_the_connection_without_an_answer(listener):
     assert requests.get(listener.url + "/fine", timeout=TIMEOUT).status_code == 200
 
 
-def test_https_with_the_simulators_certificate(tmp_path):
+def test_https_with_the_simulators_certificate(tmp_path, serving):
+    """Also when the event loop is asked for: TLS connections get threads of their own."""
     files = ensure_tls(tmp_path / "tls")
-    server = HTTPListener("test-https", "127.0.0.1", 0, app, tls=https_context(files))
+    server = HTTPListener("test-https", "127.0.0.1", 0, app, tls=https_context(files), answer_on_loop=serving)
     server.start()
     try:
         assert server.url.startswith("https://127.0.0.1:")
@@ -135,9 +145,9 @@ def test_an_upgrade_is_declined_by_answering_in_http_1_1_with_the_body_read(list
     assert b"Connection: close" in answer
 
 
-def test_the_date_header_tells_the_simulators_time_also_after_time_travel():
+def test_the_date_header_tells_the_simulators_time_also_after_time_travel(serving):
     clock = VirtualClock("2026-11-20T08:00:00Z")
-    server = HTTPListener("test-http-date", "127.0.0.1", 0, app, clock=clock)
+    server = HTTPListener("test-http-date", "127.0.0.1", 0, app, clock=clock, answer_on_loop=serving)
     server.start()
     try:
         assert requests.get(f"{server.url}/", timeout=TIMEOUT).headers["Date"] == "Fri, 20 Nov 2026 08:00:00 GMT"
