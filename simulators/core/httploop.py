@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["EventLoop"]
 
 SWEEP_SECONDS = 5.0  # how often connections silent for longer than the listener's idle time are closed
+ACCEPT_PAUSE_SECONDS = 0.1
 log = logging.getLogger(__name__)
 
 
@@ -50,6 +51,7 @@ class EventLoop:
         self._wanted: dict[_Connection, int] = {}  # the events each connection is registered for
         self._next_sweep = monotonic() + SWEEP_SECONDS
         self._pinned = False
+        self._accept_again = 0.0  # when accepting starts again after running out of file descriptors
 
     def serve_once(self) -> None:
         if not self._pinned:
@@ -73,6 +75,9 @@ class EventLoop:
             except Exception:  # a bug serving one connection must not end the listener (as on a thread)
                 log.exception("%s: serving a connection failed", self.listener.name)
                 self._close(connection)
+        if self._accept_again and monotonic() >= self._accept_again:
+            self._accept_again = 0.0
+            self.selector.register(self.server, selectors.EVENT_READ, None)
         if monotonic() >= self._next_sweep:
             self._sweep()
 
@@ -103,8 +108,13 @@ class EventLoop:
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:
-                if exc.errno in (24, 23, 103, 104):  # EMFILE/ENFILE, a client gone before accept: keep serving
+                if exc.errno in (103, 104):  # a client gone before accept: the next one
+                    continue
+                if exc.errno in (24, 23):  # EMFILE/ENFILE: keep serving the connections there are, and
+                    # try again a little later rather than at once (the backlog stays readable: a busy loop)
                     log.warning("%s: accept failed: %s", self.listener.name, exc)
+                    self.selector.unregister(self.server)
+                    self._accept_again = monotonic() + ACCEPT_PAUSE_SECONDS
                     return
                 raise
             sock.setblocking(False)

@@ -35,6 +35,7 @@ import socket
 import ssl
 import sys
 import threading
+import time
 from email.utils import formatdate
 from http import HTTPStatus
 from typing import Any, Callable, Iterable
@@ -44,7 +45,7 @@ import httptools
 
 from .affinity import keep_on_shared_cpu
 from .clock import Clock, SystemClock, monotonic
-from .httploop import EventLoop
+from .httploop import ACCEPT_PAUSE_SECONDS, EventLoop
 from .lifecycle import ServerThread
 from .tls import TLSFiles
 
@@ -461,8 +462,11 @@ class HTTPListener:
         except (socket.timeout, BlockingIOError, InterruptedError):
             return
         except OSError as exc:
-            if exc.errno in (24, 23, 103, 104):  # EMFILE/ENFILE, a client gone before accept: keep serving
+            if exc.errno in (103, 104):  # a client gone before accept: the next one
+                return
+            if exc.errno in (24, 23):  # EMFILE/ENFILE: keep serving; try again a little later, not at once
                 log.warning("%s: accept failed: %s", self.name, exc)
+                time.sleep(ACCEPT_PAUSE_SECONDS)
                 return
             raise
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # answers go out whole, at once

@@ -139,3 +139,47 @@ def test_a_client_that_resets_mid_answer_does_not_stop_the_loop(loop_listener):
         conn.close()
     assert requests.get(loop_listener.url + "/still", timeout=TIMEOUT).text == "/still"
     assert loop_listener.running
+
+
+@pytest.mark.parametrize("answer_on_loop", [lambda: True, None], ids=["loop", "threads"])
+def test_running_out_of_file_descriptors_pauses_accepting_and_serving_goes_on(answer_on_loop, caplog):
+    import logging
+    import os
+    import resource
+    import time
+
+    server = HTTPListener("test-fds", "127.0.0.1", 0, app, answer_on_loop=answer_on_loop)
+    server.start()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    kept = socket.create_connection((server.host, server.port), timeout=TIMEOUT)
+    stream = kept.makefile("rb")
+    kept.sendall(b"GET /before HTTP/1.1\r\nHost: h\r\n\r\n")
+    assert read_answer(stream)[1] == b"/before"
+    waiting = [socket.socket() for _ in range(3)]  # made now: connecting them needs no new descriptor
+    caplog.set_level(logging.WARNING)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(int(fd) for fd in os.listdir("/proc/self/fd")) + 1, hard))
+    fillers: list[int] = []
+    try:
+        while True:  # every descriptor below the limit taken: the listener's accept has none left
+            try:
+                fillers.append(os.open(os.devnull, os.O_RDONLY))
+            except OSError:
+                break
+        for sock in waiting:  # the kernel completes these; the listener has no descriptor to accept them with
+            sock.connect((server.host, server.port))
+        time.sleep(0.5)  # real time: what a busy loop would fill with warnings
+        kept.sendall(b"GET /during HTTP/1.1\r\nHost: h\r\n\r\n")
+        assert read_answer(stream)[1] == b"/during"  # the connection it has is still served
+    finally:
+        for fd in fillers:
+            os.close(fd)
+        for sock in waiting:
+            sock.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        kept.close()
+    failures = [r for r in caplog.records if "accept failed" in r.getMessage()]
+    assert 1 <= len(failures) <= 20  # paused between tries, not thousands of warnings a second
+    try:
+        assert requests.get(server.url + "/after", timeout=TIMEOUT).text == "/after"  # accepting again
+    finally:
+        server.stop()
