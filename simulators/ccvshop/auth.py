@@ -26,7 +26,7 @@ from datetime import datetime, timedelta, timezone
 
 from .errors import AUTH_DATE, AUTH_HASH, AUTH_MISSING, AUTH_PUBLIC, CCVError
 
-_OFFSET_WITHOUT_COLON = re.compile(r"([+-]\d{2})(\d{2})$")
+_OFFSET_WITHOUT_COLON = re.compile(r"([+-][0-9]{2})([0-9]{2})$")
 MAX_SHOWN_BODY = 200  # how much of the body a 401 message repeats
 
 

@@ -23,12 +23,13 @@ from ..core.clock import parse_instant
 from . import totals
 from .catalog import MARGIN_PRODUCTS, PAYMETHODS, PAYMETHODS_BY_ID, PRODUCTS, STATUSES, Product
 from .customers import LANGUAGES, LOCALES, customer_of, faker, merged
-from .money import ZERO, cents, dec, has_at_most_two_decimals, wire
+from .money import ZERO, amount_problem, cents, dec, wire
 from .resources import api_time as stamp
 from .vat import NON_EU, RATES, is_eu, rates
 
 EU_ABROAD = tuple(sorted(c for c in RATES if c != "NL"))
 MAX_ROWS = 50
+MAX_ROW_COUNT = 100_000  # [CHOSEN] pieces on one generated row: any real order has fewer
 
 # The options a scenario, the admin API or a test may give; every one optional (the generator decides).
 OPTIONS_SCHEMA: dict = {
@@ -126,8 +127,9 @@ class OrderOptions:
         for name in ("shipping", "payment_costs", "payment_option", "extra_costs", "credit_points", "coupon",
                      "inconsistent_total"):
             value = getattr(self, name)
-            if value is not None and not has_at_most_two_decimals(value):
-                raise ValueError(f"order option {name} must be a number with at most two decimals, got {value!r}")
+            problem = None if value is None else amount_problem(value)
+            if problem:
+                raise ValueError(f"order option {name} {problem}, got {value!r}")
         for name in ("b2b", "icp", "international", "vat_included", "taxes_included", "reduced_rate",
                      "row_discount", "margin", "shipping_taxes_included", "paid", "vat_registered", "platform_sale"):
             value = getattr(self, name)
@@ -156,12 +158,26 @@ class OrderOptions:
                 if not isinstance(row, dict) or "price" not in row:
                     raise ValueError(f"rows[{i}] needs at least a price")
                 for key in ("price", "discount"):
-                    if key in row and not has_at_most_two_decimals(row[key]):
-                        raise ValueError(f"rows[{i}].{key} must be a number with at most two decimals")
+                    problem = amount_problem(row[key]) if key in row else None
+                    if problem:
+                        raise ValueError(f"rows[{i}].{key} {problem}")
+                # A number within bounds: a count of 1e300 or a string would reach the amounts' arithmetic.
+                count, tax = row.get("count", 1), row.get("tax", 0)
+                if not _is_number(count) or not 0 < count <= MAX_ROW_COUNT:
+                    raise ValueError(f"rows[{i}].count must be a number above 0, at most {MAX_ROW_COUNT}")
+                if not _is_number(tax) or not 0 <= tax <= 100:
+                    raise ValueError(f"rows[{i}].tax must be a percentage from 0 to 100")
+        rate = self.shipping_tax_percentage
+        if rate is not None and (not _is_number(rate) or not 0 <= rate <= 100):
+            raise ValueError(f"order option shipping_tax_percentage must be a percentage from 0 to 100, got {rate!r}")
         if self.create_date is not None:
             parse_instant(self.create_date)
         if self.customer is not None and not isinstance(self.customer, dict):
             raise ValueError("order option customer must be an object of customer fields")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 # -- the generator ---------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import re
 from .errors import CODES, CCVError, Code
 
 SIM = "ccvshop"
-_CODE = re.compile(r"^([45]\d\d)\.\d{1,3}$")
+_CODE = re.compile(r"([45][0-9][0-9])\.[0-9]{1,3}")  # [0-9]: \d would take "４２９" and int() read it
 
 
 def validate_rule(rule: dict) -> None:
@@ -29,7 +29,7 @@ def validate_rule(rule: dict) -> None:
     unknown = set(error) - {"code", "message", "retry_after"}
     if unknown:
         raise ValueError(f"unknown field(s) in 'error': {sorted(unknown)}; known: code, message, retry_after")
-    if not isinstance(error.get("code"), str) or not _CODE.match(error["code"]):
+    if not isinstance(error.get("code"), str) or not _CODE.fullmatch(error["code"]):
         raise ValueError(f"error.code must look like 429.10 or 503.10 (a 4xx/5xx status, a dot, a number), "
                          f"got {error.get('code')!r}")
     retry = error.get("retry_after")

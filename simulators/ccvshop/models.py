@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from . import datagen, totals
@@ -21,7 +22,7 @@ from .config import CCVShopConfig
 from .errors import not_found, validation
 from .ids import FIRST_ID, next_id
 from .invoices import Invoicing
-from .money import ZERO, cents, dec, has_at_most_two_decimals, wire
+from .money import ZERO, amount_problem, cents, dec, wire
 from .queries import sort
 from .resources import api_time as stamp
 from .vatnumbers import is_valid as vat_is_valid
@@ -60,7 +61,9 @@ PATCHABLE = {"paid": bool, "status": int, "invoicenumber": int, "note": str, "ma
 
 def check_properties(body: Any, allowed: dict[str, Any], what: str) -> dict:
     """A write's JSON body: an object of known properties with the right types; amounts as numbers with at
-    most two decimals (a string "12.50" or 12.505 is refused, nothing is written)."""
+    most two decimals within ``MAX_AMOUNT`` (a string "12.50", 12.505 or 1e300 is refused, nothing is
+    written); text that UTF-8 can carry (JSON's "\\ud800" escape makes a lone surrogate, which neither the
+    store nor a webhook body can hold)."""
     if not isinstance(body, dict):
         raise validation(f"The body of a {what} must be a JSON object.")
     unknown = sorted(set(body) - set(allowed))
@@ -69,14 +72,31 @@ def check_properties(body: Any, allowed: dict[str, Any], what: str) -> dict:
     for name, value in body.items():
         kind = allowed[name]
         if kind == "amount":
-            if not has_at_most_two_decimals(value):
-                raise validation(f"Property '{name}' must be a number with at most two decimals, got {json.dumps(value)}.")
+            problem = amount_problem(value)
+            if problem:
+                raise validation(f"Property '{name}' {problem}, got {_shown(value)}.")
         elif kind is int:
             if isinstance(value, bool) or not isinstance(value, int):
-                raise validation(f"Property '{name}' must be an integer, got {json.dumps(value)}.")
+                raise validation(f"Property '{name}' must be an integer, got {_shown(value)}.")
         elif kind is not None and not isinstance(value, kind):
-            raise validation(f"Property '{name}' must be of type {kind.__name__}, got {json.dumps(value)}.")
+            raise validation(f"Property '{name}' must be of type {kind.__name__}, got {_shown(value)}.")
+        if isinstance(value, str) and not _is_utf8_text(value):
+            raise validation(f"Property '{name}' must be Unicode text; it holds a lone surrogate (\\ud800-\\udfff).")
     return body
+
+
+def _shown(value: Any) -> str:
+    """A value in a message as the client wrote it: a number (read as Decimal) stays a number."""
+    text = str(value) if isinstance(value, Decimal) else json.dumps(value, default=str)
+    return text if len(text) <= 200 else text[:200] + "..."
+
+
+def _is_utf8_text(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class CCVShopModel(Invoicing):

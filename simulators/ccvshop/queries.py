@@ -12,6 +12,7 @@ resource does not know (rather than silently returning everything).
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Mapping, Sequence
 from urllib.parse import urlencode
@@ -23,8 +24,13 @@ PAGING = ("start", "size")
 IGNORED = ("expand",)  # [CHOSEN] accepted, no effect: resources are always returned whole
 
 
+# ASCII digits only: str.isdigit() and int() also take other scripts' digits ("１" is 1), and int() takes
+# spaces and underscores; a query value is a number as a URL writes it.
+_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,18}")
+
+
 def _int(text: str) -> int:
-    if not text.lstrip("-").isdigit():
+    if not _WHOLE_NUMBER.fullmatch(text):
         raise ValueError("a whole number")
     return int(text)
 
@@ -48,6 +54,8 @@ def _date_max(text: str) -> datetime:
 
 def _moment(text: str, end_of_day: bool) -> datetime:
     try:
+        if not text.isascii():  # strptime's %Y would read "２０２６" as 2026
+            raise ValueError("not ASCII")
         if len(text) == 10:
             day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=timezone.utc)
             return day + timedelta(days=1, microseconds=-1) if end_of_day else day
@@ -104,8 +112,8 @@ def parse(args: Sequence[tuple[str, str]], filters: Mapping[str, Parser], sortab
 def paging(args: Sequence[tuple[str, str]], default_size: int, max_size: int) -> tuple[int, int]:
     values = dict(args)
     try:
-        start = int(values.get("start", "0"))
-        size = int(values.get("size", str(default_size)))
+        start = _int(values.get("start", "0"))
+        size = _int(values.get("size", str(default_size)))
     except ValueError as exc:
         raise validation("Query parameters 'start' and 'size' must be whole numbers.") from exc
     if start < 0 or size < 1:

@@ -8,7 +8,8 @@ journaled (``http.request``) with its status and CCV code. Views are thin: read,
 [CHOSEN] here: authentication before routing inside ``/api/rest/v1/``; ``OPTIONS`` answered without
 authentication; JSON written compactly with non-ASCII escaped (as PHP's ``json_encode`` does);
 ``Content-Type: application/json``; success statuses GET 200, POST 201, PATCH/DELETE 204 (SPEC §4; the
-App-Example-Code accepts 200/201 on POST and expects 204 on PATCH and DELETE).
+App-Example-Code accepts 200/201 on POST and expects 204 on PATCH and DELETE); HEAD wherever GET is, as GET
+without the body (RFC 9110 9.3.2).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 from urllib.parse import parse_qsl, urlsplit
 
@@ -84,7 +86,7 @@ class Route:
 
 
 def _route(path: str, resource: str, **views: View) -> Route:
-    regex = "^" + re.sub(r"\{id\}", r"(\\d{1,18})", path) + "/?$"
+    regex = "^" + re.sub(r"\{id\}", r"([0-9]{1,18})", path) + "/?$"  # [0-9]: \d also takes other scripts' digits
     return Route(re.compile(regex), resource, {method.upper(): view for method, view in views.items()})
 
 
@@ -221,7 +223,12 @@ ROUTES: tuple[Route, ...] = (
     _route("apps", "apps", get=_apps),
     _route("apps/{id}", "apps", get=_app, patch=_app_patch),
 )
-SUCCESS = {"GET": 200, "POST": 201, "PATCH": 204, "PUT": 204, "DELETE": 204}
+SUCCESS = {"GET": 200, "HEAD": 200, "POST": 201, "PATCH": 204, "PUT": 204, "DELETE": 204}
+
+
+def _allowed(route: Route) -> list[str]:
+    """The methods of a route for an Allow header: HEAD wherever GET is."""
+    return sorted(set(route.views) | ({"HEAD"} if "GET" in route.views else set()))
 
 
 # -- the WSGI app --------------------------------------------------------------------------------------------
@@ -264,7 +271,7 @@ class RestAPI:
         relative = path[len(PREFIX):].strip("/")
         route, ids = _match(relative)
         if method == "OPTIONS" and route is not None:
-            return _Answer(b"", 204, {"Allow": ", ".join(sorted(route.views) + ["OPTIONS"])})
+            return _Answer(b"", 204, {"Allow": ", ".join(_allowed(route) + ["OPTIONS"])})
         body = _read_body(environ, self.model.config.max_body_bytes)
         now = self.model.ctx.clock.now()
         verify(self.keys, method, uri, body, {name: environ.get(key) for name, key in _AUTH_HEADERS}, now,
@@ -273,21 +280,25 @@ class RestAPI:
             name = relative.split("/")[0] or "(none)"
             raise CCVError(INVALID_RESOURCE, f"Resource '{name}' does not exist (or not with this path: "
                                              f"{path[:200]}).")
-        if method not in route.views:
+        # HEAD is GET without the body (RFC 9110 9.3.2): the same view, status and headers; it is still signed
+        # (and verified above) with the method the client sent, HEAD.
+        view = route.views.get("GET" if method == "HEAD" else method)
+        if view is None:
+            allowed = ", ".join(_allowed(route))
             raise CCVError(METHOD_NOT_ALLOWED, f"Method {method} is not allowed on {route.resource}; allowed: "
-                                               f"{', '.join(sorted(route.views))}.",
-                           {"Allow": ", ".join(sorted(route.views))})
+                                               f"{allowed}.", {"Allow": allowed})
         rules = self.model.ctx.rules
         if rules.has_action(SIM, "error"):
             rule = rules.take(SIM, {"method": method, "resource": route.resource, "path": path, "uri": target},
                               ("error",))
             if rule is not None:
                 raise scripted(rule)
-        limit_headers = self.limiter.take(route.resource, method, now)
+        # [CHOSEN] a HEAD counts as the GET it stands for: GET's limit per minute is the one a client sees.
+        limit_headers = self.limiter.take(route.resource, "GET" if method == "HEAD" else method, now)
         parsed = _parse_json(body) if method in ("POST", "PATCH", "PUT") else None
         call = Call(self, ids, parse_qsl(urlsplit(target).query, keep_blank_values=True), parsed, path)
         try:
-            result = route.views[method](call)
+            result = view(call)
         except CCVError as exc:
             exc.headers = {**limit_headers, **exc.headers}
             raise
@@ -295,7 +306,10 @@ class RestAPI:
         payload = b"" if status == 204 else _dump(result)
         # A view that answers bytes answers a kept page: the same bytes again, so its signature's bulk is kept too.
         sign = self.signer.sign if isinstance(result, bytes) else sign_response
-        headers = {**limit_headers, **sign(self.keys, method, uri, payload, now)}
+        # [CHOSEN] a HEAD answer is signed over the body the client gets, none, so that it can check it as the
+        # SDK checks any success; the server leaves the body out and keeps GET's Content-Length.
+        signed_body = b"" if method == "HEAD" else payload
+        headers = {**limit_headers, **sign(self.keys, method, uri, signed_body, now)}
         # A 204 has no body, so nothing to type.
         return _Answer(payload, status, headers, JSON_TYPE if payload else None)
 
@@ -352,7 +366,7 @@ def _read_body(environ: dict, limit: int) -> bytes:
     """The body as sent, at most ``limit`` bytes: by its Content-Length, or to its end when the server says the
     stream ends there (a chunked body); without either there is none (PEP 3333: do not read past the length)."""
     text = (environ.get("CONTENT_LENGTH") or "").strip()
-    declared = int(text) if text.isdigit() else None
+    declared = int(text) if text.isascii() and text.isdigit() else None  # isdigit() alone takes "²"
     if declared is not None and declared > limit:
         raise CCVError(TOO_LARGE, f"The request body of {declared} bytes is larger than {limit} bytes.",
                        {"Connection": "close"})
@@ -377,8 +391,10 @@ def _read_at_most(stream: Any, count: int) -> bytes:
 
 
 def _parse_json(body: bytes) -> Any:
+    """The body as JSON, its fractions read as ``Decimal``: an amount is kept exactly as sent (a float would
+    make 99999999999999999.99 into 1e17 and 0.1000000000000000001 into 0.1 before anything could refuse it)."""
     try:
-        return json.loads(body.decode("utf-8"), parse_constant=_refuse_constant)
+        return json.loads(body.decode("utf-8"), parse_float=Decimal, parse_constant=_refuse_constant)
     except (ValueError, UnicodeDecodeError) as exc:
         raise CCVError(BAD_JSON, f"The request body is not valid JSON: {exc}.") from None
     except RecursionError:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from flask import Blueprint, jsonify, request
 
 from ..core.admin import json_body
-from ..core.errors import BadRequest
+from ..core.errors import BadRequest, NotFound
 from ..core.openapi import doc
 from . import queries, resources, totals
 from .appstore import send_handshake
@@ -28,6 +28,12 @@ MAX_GENERATED = 500  # orders per admin request
 def create_blueprint(sim: "CCVShopSimulator") -> Blueprint:
     bp = Blueprint("ccvshop", __name__)
     model = sim.model
+
+    @bp.before_request
+    def ascii_paths_only():
+        # werkzeug's <int:...> takes any script's digits ("/orders/３４" is order 34); no admin path has them.
+        if not request.path.isascii():
+            raise NotFound(f"no such admin resource: {request.path[:200]}")
 
     def full_order(order: dict) -> dict:
         base = model.base_url

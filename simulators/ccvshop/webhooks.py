@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import threading
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -26,7 +27,7 @@ from urllib.parse import urlsplit
 from ..core.clock import VirtualClock, format_instant, parse_duration, parse_instant
 from .config import CCVShopConfig
 from .errors import not_found, validation
-from .outbound import post
+from .outbound import Outcome, post
 from .resources import api_time, url
 
 if TYPE_CHECKING:
@@ -49,6 +50,18 @@ CREATE TABLE IF NOT EXISTS ccv_deliveries (
 CREATE INDEX IF NOT EXISTS ccv_deliveries_due ON ccv_deliveries (status, next_attempt_at);
 """
 FIRST_WEBHOOK_ID = 1_100_001
+MAX_ADDRESS = 2000  # characters of a webhook's address
+
+
+def _json_text(body: dict) -> str:
+    """A webhook body as UTF-8 JSON text; with non-ASCII escaped when some stored text holds a lone surrogate
+    (from before writes refused them): neither SQLite nor the socket can carry one raw."""
+    payload = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    try:
+        payload.encode("utf-8")
+    except UnicodeEncodeError:
+        payload = json.dumps(body, separators=(",", ":"))
+    return payload
 
 
 def sign(key: str, body: bytes) -> str:
@@ -147,7 +160,7 @@ class Webhooks:
         moment = self.ctx.clock.now()
         now, due = api_time(moment), format_instant(moment)
         subject = str(body.get("id", ""))
-        payload = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+        payload = _json_text(body)
         created = []
         with self.store.transaction() as db:
             hooks = db.execute("SELECT id, address, key FROM ccv_webhooks WHERE event = ? AND is_active = 1 "
@@ -188,36 +201,65 @@ class Webhooks:
         return made
 
     def attempt(self, delivery_id: int, due: datetime) -> int:
-        """One attempt at a delivery if it is still due (idempotent: a late or second call does nothing)."""
+        """One attempt at a delivery if it is still due (idempotent: a late or second call does nothing).
+
+        Never raises: a bug of ours while sending one delivery fails that delivery (logged, recorded), so
+        that ``drain`` and the pump go on with the others."""
         with self._send_lock:
-            rows = self.store.query_dicts("SELECT * FROM ccv_deliveries WHERE id = ?", (delivery_id,))
-            if not rows or rows[0]["status"] != "pending" or parse_instant(rows[0]["next_attempt_at"]) > due:
-                return 0
-            row = rows[0]
-            body = row["body"].encode()
+            try:
+                return self._attempt(delivery_id, due)
+            except Exception as exc:
+                logging.getLogger(__name__).exception("ccvshop: webhook delivery %s", delivery_id)
+                self._give_up(delivery_id, f"{type(exc).__name__}: {exc}")
+                return 1
+
+    def _give_up(self, delivery_id: int, error: str) -> None:
+        """Mark a delivery failed without another attempt (what ``_attempt`` could not do itself)."""
+        now = api_time(self.ctx.clock.now())
+        try:
+            with self.store.transaction() as db:
+                db.execute("UPDATE ccv_deliveries SET status = 'failed', attempts = attempts + 1, "
+                           "next_attempt_at = NULL, last_attempt_at = ?, last_status = NULL, last_error = ? "
+                           "WHERE id = ? AND status = 'pending'", (now, error[:500], delivery_id))
+        except Exception:  # the store itself is failing: nothing more to record; the pump goes on
+            logging.getLogger(__name__).exception("ccvshop: recording webhook delivery %s as failed", delivery_id)
+
+    def _attempt(self, delivery_id: int, due: datetime) -> int:
+        """``attempt``'s work, with the send lock held."""
+        rows = self.store.query_dicts("SELECT * FROM ccv_deliveries WHERE id = ?", (delivery_id,))
+        if not rows or rows[0]["status"] != "pending" or parse_instant(rows[0]["next_attempt_at"]) > due:
+            return 0
+        row = rows[0]
+        body = row["body"].encode()
+        # An address registered before addresses were checked (an older state directory) never works:
+        # it fails at once, without retries, instead of reaching the socket.
+        problem = address_problem(row["address"])
+        if problem:
+            outcome = Outcome(None, f"address {problem}")
+        else:
             outcome = post(row["address"], body, {"x-hash": sign(row["key"], body),
                                                   "User-Agent": "CCV Shop webhooks (koppelsim)"},
                            self.config.webhook_timeout)
-            now = self.ctx.clock.now()
-            attempts = row["attempts"] + 1
-            delays = self.config.webhook_retry_delays
-            if outcome.ok:
-                status, next_at = "delivered", None
-            elif attempts <= len(delays):
-                status, next_at = "pending", now + parse_duration(delays[attempts - 1])
-            else:
-                status, next_at = "failed", None
-            with self.store.transaction() as db:
-                db.execute("UPDATE ccv_deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_attempt_at = ?,"
-                           " delivered_at = ?, last_status = ?, last_error = ? WHERE id = ?",
-                           (status, attempts, format_instant(next_at) if next_at else None, api_time(now),
-                            api_time(now) if outcome.ok else None, outcome.status, outcome.error, delivery_id))
-                if next_at is not None:
-                    self.ctx.scheduler.schedule(RETRY_EVENT, next_at, {"delivery": delivery_id})
-            self.ctx.journal.record(SIM, "ccv.webhook_delivery", delivery=delivery_id, event=row["event"],
-                                    address=row["address"], attempt=attempts, outcome=status,
-                                    http_status=outcome.status, error=outcome.error)
-            return 1
+        now = self.ctx.clock.now()
+        attempts = row["attempts"] + 1
+        delays = self.config.webhook_retry_delays
+        if outcome.ok:
+            status, next_at = "delivered", None
+        elif attempts <= len(delays) and not problem:
+            status, next_at = "pending", now + parse_duration(delays[attempts - 1])
+        else:
+            status, next_at = "failed", None
+        with self.store.transaction() as db:
+            db.execute("UPDATE ccv_deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_attempt_at = ?,"
+                       " delivered_at = ?, last_status = ?, last_error = ? WHERE id = ?",
+                       (status, attempts, format_instant(next_at) if next_at else None, api_time(now),
+                        api_time(now) if outcome.ok else None, outcome.status, outcome.error, delivery_id))
+            if next_at is not None:
+                self.ctx.scheduler.schedule(RETRY_EVENT, next_at, {"delivery": delivery_id})
+        self.ctx.journal.record(SIM, "ccv.webhook_delivery", delivery=delivery_id, event=row["event"],
+                                address=row["address"], attempt=attempts, outcome=status,
+                                http_status=outcome.status, error=outcome.error)
+        return 1
 
     def _retry_due(self, payload: dict, due: datetime) -> None:
         """A retry fell due. On a virtual clock it is sent right here, inside the jump (deterministic: the
@@ -261,9 +303,7 @@ class Webhooks:
                 self._kicked = False
             try:
                 self.drain()
-            except Exception:  # a broken delivery must not end the pump; it is journaled by attempt()
-                import logging
-
+            except Exception:  # e.g. the store failing: it must not end the pump (drain handles one delivery's)
                 logging.getLogger(__name__).exception("ccvshop: webhook pump")
 
     def reset(self) -> None:
@@ -273,7 +313,29 @@ class Webhooks:
         self.ctx.scheduler.cancel_kind(RETRY_EVENT)
 
 
+def address_problem(address: str) -> str | None:
+    """Why a webhook can never be delivered to ``address`` (None: it can be tried).
+
+    [CHOSEN] an address is an absolute http(s) URL in printable ASCII (other characters percent-encoded, an
+    international domain in its xn-- form) with a port from 1 to 65535: what a request line and a socket can
+    take, so a registration the shop accepts is one its sender can at least try."""
+    if len(address) > MAX_ADDRESS:
+        return f"is longer than {MAX_ADDRESS} characters"
+    if not address.isascii() or not address.isprintable() or " " in address:
+        return "must be printable ASCII without spaces (percent-encode other characters)"
+    try:
+        parts = urlsplit(address)
+        port = parts.port  # a ValueError for a port that is not a number or beyond 65535
+    except ValueError as exc:
+        return f"is not a URL ({exc})"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "must be an http(s) URL with a host"
+    if port == 0:
+        return "must have a port from 1 to 65535"
+    return None
+
+
 def _check_address(address: str) -> None:
-    parts = urlsplit(address)
-    if parts.scheme not in ("http", "https") or not parts.hostname or len(address) > 2000:
-        raise validation(f"Property 'address' must be an http(s) URL, got '{address[:200]}'.")
+    problem = address_problem(address)
+    if problem:
+        raise validation(f"Property 'address' {problem}, got '{address[:200]}'.")

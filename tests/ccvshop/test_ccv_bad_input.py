@@ -77,7 +77,7 @@ def test_unknown_resources_methods_and_ids(shop):
     missing = shop.signed("GET", f"/api/rest/v1/orders/{order['id'] + 1000}/")
     assert missing.status_code == 404 and missing.json()["code"] == "404.10"
     put = shop.signed("PUT", order_path(order), body=b"{}")
-    assert put.status_code == 405 and put.json()["code"] == "405.10" and put.headers["Allow"] == "GET, PATCH"
+    assert put.status_code == 405 and put.json()["code"] == "405.10" and put.headers["Allow"] == "GET, HEAD, PATCH"
     post = shop.signed("POST", "/api/rest/v1/orders/", body=b"{}")
     assert post.status_code == 501 and post.json()["code"] == "501.10"
     assert shop.signed("DELETE", "/api/rest/v1/invoices/1").status_code == 405
@@ -87,7 +87,7 @@ def test_unknown_resources_methods_and_ids(shop):
 
 def test_options_lists_the_methods_without_authentication(shop):
     answer = requests.options(shop.root + "/api/rest/v1/webhooks/5", timeout=10)
-    assert answer.status_code == 204 and answer.headers["Allow"] == "DELETE, GET, PATCH, OPTIONS"
+    assert answer.status_code == 204 and answer.headers["Allow"] == "DELETE, GET, HEAD, PATCH, OPTIONS"
 
 
 def test_garbage_on_the_socket_does_not_stop_the_server(shop):
