@@ -61,11 +61,15 @@ def _money(value: Decimal) -> str:
 def own_number(sale: Sale, config: KoppelingConfig) -> str:
     """The number a sale is booked under, in full. Seed 003: an order's number, on request its invoice number;
     an invoice (debit or credit) has its own - "Factuurnummer en referentie [invoicenumber_full]" - so with
-    ``source: invoices`` the booking always carries the invoice's number, whatever ``invoicenumber`` says."""
+    ``source: invoices`` the booking always carries the invoice's number, whatever ``invoicenumber`` says.
+
+    With ``invoicenumber: invoice`` an order not invoiced yet has no number to be booked under: empty, and the
+    order waits (``Poster``). Its order number instead would be another order's invoice number soon."""
     if sale.source == "invoice":
         return sale.number
-    chosen = sale.invoice_number if config.invoicenumber == "invoice" else sale.order_number
-    return chosen or sale.number
+    if config.invoicenumber == "invoice":
+        return sale.invoice_number
+    return sale.order_number or sale.number
 
 
 def invoice_ref(number: str) -> str:
@@ -203,10 +207,12 @@ def _quantity_and_unit(p: Priced) -> tuple[Decimal, Decimal]:
 
 
 def headertext(sale: Sale, config: KoppelingConfig) -> str:
-    # Seed 003: "Als het factuurnummer gelijk is aan het bestelnummer: Bestelling bestelnummer".
-    if sale.source == "order" and config.invoicenumber == "order":
+    # Seed 003: "Als het factuurnummer gelijk is aan het bestelnummer: Bestelling bestelnummer" - the numbers
+    # compared, whichever the booking carries ([CHOSEN] "Factuur {number}" when they differ).
+    number = own_number(sale, config)
+    if number == sale.order_number:
         return f"Bestelling {sale.order_number}"
-    return f"Factuur {own_number(sale, config)}"
+    return f"Factuur {number}"
 
 
 def invoice_xml(sale: Sale, config: KoppelingConfig, customer: str) -> str:

@@ -2,9 +2,10 @@
 
 What seed 003's configuration screens hold: the Twinfield connection (OAuth with the shop's *own* Twinfield
 user, never an accountant's login), the office code (administratiecode), the debtors dimension (1300), per EU
-country the VAT rates sold at mapped to Twinfield VAT codes and turnover accounts, ICP and International,
-one default cost centre, the mode (concept booking or invoice) and the payment methods: to fixed ``WWF_``
-debtors without payment posting, or to suspense accounts with payment posting.
+country the VAT rates sold at mapped to Twinfield VAT codes and turnover accounts (a country configured here
+replaces its default rates), ICP and International, one default cost centre, the mode (concept booking or
+invoice) and the payment methods: to fixed ``WWF_`` debtors without payment posting, or to suspense accounts
+with payment posting.
 
 ```yaml
 office: NLA000001
@@ -113,7 +114,9 @@ class KoppelingConfig:
     source: str = "orders"  # orders | invoices: what the shop hands over
     invoicenumber: str = "order"  # order: the order number; invoice: the shop's invoice number (on request)
     payment_posting: bool = False
-    vat: dict[str, dict[str, VatTarget | None]] = field(default_factory=dict)  # merged over the defaults
+    # Per country the rates sold at -> target. A country configured here is its whole table (seed 003: you set
+    # the rates you sell at, "zul je altijd de ingestelde BTW tarieven zien"); a null target drops a rate.
+    vat: dict[str, dict[str, VatTarget | None]] = field(default_factory=dict)
     icp: VatTarget | None = field(default_factory=lambda: VatTarget("IC", "8100", "8100", "8100"))
     international: VatTarget | None = field(default_factory=lambda: VatTarget("EX", "8200", "8200", "8200"))
     paymethods: dict[str, PayMethodTarget] = field(default_factory=dict)  # paymethod_id -> target
@@ -126,10 +129,12 @@ class KoppelingConfig:
     lock_timeout: float = 600.0  # how long a run or `retry` waits for another run on the same state file
 
     def __post_init__(self) -> None:
-        merged = _default_vat()
+        tables = _default_vat()
         for country, table in (self.vat or {}).items():
-            merged.setdefault(country.upper(), {}).update({rate_key(k): v for k, v in (table or {}).items()})
-        self.vat = merged
+            # Replaced, not merged: a default rate the shop does not sell at (DE's 19 % for a shop that sells to
+            # Germany at 21 %) would otherwise stay - and be the "highest rate" its payment costs are booked at.
+            tables[country.upper()] = {rate_key(k): v for k, v in (table or {}).items() if v is not None}
+        self.vat = tables
         for name, allowed in (("mode", ("concept", "invoice")), ("source", ("orders", "invoices")),
                               ("invoicenumber", ("order", "invoice"))):
             if getattr(self, name) not in allowed:
@@ -150,7 +155,7 @@ class KoppelingConfig:
         return (self.vat.get((country or "").upper()) or {}).get(rate_key(rate))
 
     def rates(self, country: str | None) -> list[Decimal]:
-        """The rates configured for a country (mapped or not), highest first."""
+        """The rates a country's table holds, highest first: the configured ones, else the EU defaults."""
         return sorted((Decimal(k) for k in self.vat.get((country or "").upper(), {})), reverse=True)
 
     def paymethod(self, paymethod_id: int | None) -> PayMethodTarget:

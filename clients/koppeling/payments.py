@@ -3,10 +3,13 @@
 Seed 003: an order's payment is posted only when the order is paid, an invoice's always; only after the
 order/invoice itself was posted; registered so it is never posted twice. The memo booking (journal MEMO):
 
-Dated the payment date (the order's or invoice's ``create_date``), in the order's currency.
+Dated the payment date (the order's or invoice's ``create_date``, its day in the Netherlands), in the order's
+currency.
 
 * the payment line: dim1 the payment method's suspense account, debit, description
-  ``{transaction_id} betaling``, invoicenumber the order number (its last 40 characters);
+  ``{transaction_id} betaling`` - without a transaction id (a bank transfer has none) the number the sale is
+  booked under, as the seed does for invoices ("[transaction_id] als die is ingevuld, anders
+  [invoice_number]") -, invoicenumber the order number (its last 40 characters);
 * the sales line: dim1 the debtors account, dim2 the customer, credit, description the order number (its
   first 40 characters), the same invoicenumber.
 
@@ -32,6 +35,7 @@ from clients.twinfield import TwinfieldClient, TwinfieldError
 from . import booking, ledger
 from .config import KoppelingConfig
 from .posting import MALFORMED, TRANSIENT
+from .sale import shop_day
 from .store import KoppelingStore
 
 MEMO_LINE = "2"  # the memo's sales line (line 1 is the payment)
@@ -106,8 +110,10 @@ class Payments:
         the payment belongs to."""
         if item["kind"] == "order":
             order = self.shop.order(item["source_id"])
-            return order.total_price, order.transaction_id or "", order.paid, _day(order.create_date), \
-                order.currency or "EUR"
+            # Without a transaction id the memo says "{number} betaling", not " betaling": the seed's rule for
+            # invoices, with the number this order is booked under.
+            transaction = order.transaction_id or item["invoicenumber"] or item["number"]
+            return order.total_price, transaction, order.paid, _day(order.create_date), order.currency or "EUR"
         invoice = self.shop.invoice(item["source_id"])
         order = self.shop.order(invoice.order_id) if invoice.order_id else None
         # Seed 003: the transaction id when there is one, else the invoice number.
@@ -188,7 +194,8 @@ class Payments:
 
 
 def _day(moment: datetime | None) -> str:
-    return f"{moment:%Y%m%d}" if moment else ""
+    day = shop_day(moment)
+    return f"{day:%Y%m%d}" if day else ""
 
 
 def _description(transaction_id: str) -> str:

@@ -11,6 +11,16 @@ When the answer never came (a timeout, a dropped connection, a 504, a kill) the 
 Twinfield may still commit it late. The Errors tab shows it as *unknown, will look again*; every next run
 looks the booking up first (``settle``) - found: it is ours, ``posted``; not found: posted again.
 
+That memory is the item's ``sent_request``, written with the intent and kept whatever happens next - a shop,
+VAT-code or VIES read that fails, a look-up that cannot reach Twinfield, a restart - until Twinfield itself
+refuses a request (then nothing of it was booked). An item with a sent request is looked up at every run,
+whatever its state, and check 4 takes a booking it finds for it as the koppeling's own, never as someone
+else's.
+
+With ``invoicenumber: invoice`` an order the shop has not invoiced yet waits on the Errors list (check
+``invoicenumber``, ``retry``: looked at again every run): the seed books it under its invoice number, which
+does not exist yet - nothing is wrong with the order, it is early.
+
 [CHOSEN] VIES unavailable is not the order's fault: the order goes on the Errors list with ``retry`` set and
 every next run checks it again on its own; an invalid number (or INVALID_INPUT) is a rejection that waits for
 *process again*.
@@ -25,13 +35,13 @@ from typing import Any, Callable
 
 import requests
 
-from clients.ccvshop import CCVShopClient, CCVShopError, SignatureError
+from clients.ccvshop import CCVShopClient, CCVShopError, Order, SignatureError
 from clients.twinfield import OAuthError, TwinfieldClient, TwinfieldError, TwinfieldFault, TwinfieldUnavailable
 
 from . import booking, ledger
 from .booking import CheckFailed
 from .config import KoppelingConfig
-from .customers import Customers
+from .customers import Customers, debtor_vat_number
 from .sale import Sale, sale_from_invoice, sale_from_order
 from .store import KoppelingStore
 from .vies import ViesClient, ViesUnavailable
@@ -74,10 +84,22 @@ class Poster:
         if kind == "order":
             order = self.shop.order(source_id)
             rates = self.config.rates(order.customer.delivery_country)
-            return sale_from_order(order, self.shop.order_rows(source_id), rates[0] if rates else booking.ZERO)
+            return sale_from_order(order, self.shop.order_rows(source_id), rates[0] if rates else booking.ZERO,
+                                   self._invoice_number(order))
         invoice = self.shop.invoice(source_id)
         order = self.shop.order(invoice.order_id) if invoice.order_id else None
         return sale_from_invoice(invoice, self.shop.invoice_rows(source_id), order)
+
+    def _invoice_number(self, order: Order) -> str:
+        """With ``invoicenumber: invoice``: the order's invoice number in full, as the shop shows it on the
+        invoice (``invoicenumber_full``: with the shop's prefix, which the order's bare ``invoicenumber``
+        lacks); empty while the order has none."""
+        if self.config.invoicenumber != "invoice" or order.invoicenumber is None:
+            return ""
+        for invoice in self.shop.order_invoices(order.id):
+            if invoice.invoicenumber == order.invoicenumber and not invoice.is_credit:
+                return invoice.invoicenumber_full or str(invoice.invoicenumber)
+        return ""
 
     def invoicenumber(self, sale: Sale) -> str:
         """The full number the booking carries (cut only where it is written: see ``booking.invoice_ref``)."""
@@ -87,7 +109,7 @@ class Poster:
 
     def post(self, item: dict) -> None:
         kind, source_id = item["kind"], item["source_id"]
-        sent_before = item["state"] == "posting" and "request" in (item.get("detail") or {})
+        sent_before = was_sent(item)
         if not self.store.claim_item(item, self.now()):
             return  # another process took it between our read and now: it is theirs
         try:
@@ -108,7 +130,7 @@ class Poster:
         try:
             if self._checks(item, sale, invoicenumber, sent_before):
                 return  # check 4 found our own earlier booking: posted
-            debtor = self._debtor(sale)
+            debtor = self._debtor(sale, summary)
             request = self._request(sale, debtor, invoicenumber)
         except CheckFailed as failed:
             self._error(item, failed.check, failed.reason, retry=failed.retry, sale=summary,
@@ -122,13 +144,17 @@ class Poster:
             self._error(item, "twinfield", f"Twinfield could not be reached: {exc}", retry=True, sale=summary)
             return
         self.store.set_item(kind, source_id, self.now(), state="posting", customer=debtor, check_name=None,
-                            reason=None, retry=0, tw_kind=self._tw_kind(),
+                            reason=None, retry=0, tw_kind=self._tw_kind(), sent_request=request,
                             detail={"sale": summary, "request": request})
         self.crash("after_intent")
         self._send(item, sale, request, debtor, invoicenumber, summary)
 
     def _checks(self, item: dict, sale: Sale, invoicenumber: str, sent_before: bool) -> bool:
         """Seed 003's four checks; True when check 4 finds the booking this koppeling sent before."""
+        if not invoicenumber:
+            raise CheckFailed("invoicenumber", "not posted yet: the order has no invoice in the shop, and with "
+                                               "invoicenumber: invoice it is booked under its invoice number; "
+                                               "looked at again at every run", retry=True)
         booking.check_total(sale)
         if sale.icp:
             self._check_vat_number(sale)
@@ -188,10 +214,15 @@ class Poster:
             self._vat_codes[code] = ledger.read_vat_code(self.twinfield, self.config.office, code)
         return self._vat_codes[code]
 
-    def _debtor(self, sale: Sale) -> str:
+    def _debtor(self, sale: Sale, summary: dict) -> str:
+        """The debtor code: a fixed WWF_ debtor, or the customer's (created the first time, with its VAT number
+        once checked; a number left off is noted in ``summary``, which Reporting shows)."""
         fixed = None if self.config.payment_posting else self.config.paymethod(sale.paymethod_id).debtor
         if not fixed:
-            return self.customers.code_for(sale.customer)
+            vat_number, note = debtor_vat_number(sale.customer, vies_checked=sale.icp)
+            if note:
+                summary["notes"] = [note]
+            return self.customers.code_for(sale.customer, vat_number)
         if fixed not in self._debtors:
             self._debtors[fixed] = self._fixed_debtor_problem(fixed, sale.paymethod_id)
         if self._debtors[fixed]:
@@ -228,6 +259,8 @@ class Poster:
             if any(DUPLICATE in m.msg for m in exc.messages) and self._settle_one(kind, source_id, invoicenumber,
                                                                                   sale, debtor):
                 return
+            # A refusal is an answer: this request was not booked, so a booking found later is not ours.
+            self.store.set_item(kind, source_id, self.now(), sent_request=None)
             self._error(item, "twinfield", f"Twinfield refused the {self._tw_kind()}: {exc}", sale=summary,
                         request=request, messages=texts)
             return
@@ -253,7 +286,8 @@ class Poster:
     # -- settling what a kill or a timeout left open --------------------------------------------------------------
 
     def settle(self, item: dict) -> bool:
-        """An item left ``posting``: True when Twinfield has it (it is then ``posted``)."""
+        """An item whose request was sent (``was_sent``), answer unknown: True when Twinfield has it (it is
+        then ``posted``)."""
         if not item["invoicenumber"]:
             return False  # it died before the number was known: nothing was sent
         sale = None
@@ -291,6 +325,12 @@ class Poster:
     def _error(self, item: dict, check: str, reason: str, retry: bool = False, **detail: Any) -> None:
         self.store.set_item(item["kind"], item["source_id"], self.now(), state="error", check_name=check,
                             reason=reason, retry=int(retry), detail=detail)
+
+
+def was_sent(item: dict) -> bool:
+    """Whether a request for this item went to Twinfield without a refusal coming back: a booking Twinfield has
+    for it may be the koppeling's own."""
+    return item["state"] != "posted" and bool(item.get("sent_request"))
 
 
 def _in_force(percentages: list[tuple[str, Decimal]], day: date) -> Decimal | None:

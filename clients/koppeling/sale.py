@@ -18,13 +18,18 @@ This is seed 003's field mapping ("Uitwerking veldniveau bestellingen / facturen
 
 [CHOSEN] An order is *international* when its delivery country is outside the EU (SPEC §7); a *margin sale*
 is a domestic or EU order whose rows all carry 0 %.
+
+The booking date ("Bestel- en boekdatum [create_date]") is the day in the Netherlands: CCV gives
+``create_date`` in UTC ("2022-11-07T21:51:00Z"), and an order placed at 00:30 on 1 January in Amsterdam is
+23:30 on 31 December in UTC - it belongs to the new year's first period, not to the old year's last.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
 
 from clients.ccvshop import Customer, Invoice, Order, Row
 
@@ -32,6 +37,16 @@ from .vatrates import is_eu
 
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
+SHOP_TIME = ZoneInfo("Europe/Amsterdam")  # CCV Shop is a Dutch shop: its days are Dutch days
+
+
+def shop_day(moment: datetime | None) -> date | None:
+    """The Dutch calendar day of a CCV instant (UTC on the wire; a time without a zone is taken as UTC)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(SHOP_TIME).date()
 
 
 def cents(value: Decimal) -> Decimal:
@@ -62,7 +77,7 @@ class Sale:
     number: str  # ordernumber_full or invoicenumber_full
     order_id: int
     order_number: str
-    invoice_number: str
+    invoice_number: str  # invoicenumber_full (an order's: only when asked for, empty until it is invoiced)
     day: date
     currency: str
     incl: bool  # line amounts include VAT
@@ -110,8 +125,10 @@ def _flags(customer: Customer, icp: bool, rows: list[SaleLine]) -> tuple[str | N
     return country, international, margin
 
 
-def sale_from_order(order: Order, rows: list[Row], highest_country_rate: Decimal) -> Sale:
-    """An order as a sale. ``highest_country_rate``: the highest rate configured for the delivery country."""
+def sale_from_order(order: Order, rows: list[Row], highest_country_rate: Decimal, invoice_number: str = "") -> Sale:
+    """An order as a sale. ``highest_country_rate``: the highest rate configured for the delivery country;
+    ``invoice_number``: the full number of the order's invoice as the shop shows it (``invoicenumber_full``,
+    with its prefix), empty when it was not asked for or the order is not invoiced yet."""
     turnover = _row_lines(rows)
     country, international, margin = _flags(order.customer, order.is_intra_community_order, turnover)
     zero = order.is_intra_community_order or international
@@ -126,11 +143,10 @@ def sale_from_order(order: Order, rows: list[Row], highest_country_rate: Decimal
                                order.total_discounts, extra_rate)
     lines = turnover + [line for line in extras if line.amount]  # [CHOSEN] no 0.00 lines, as in invoice mode
     number = order.ordernumber_full or str(order.ordernumber or order.id)
-    return Sale("order", order.id, number, order.id, number, str(order.invoicenumber or ""),
-                (order.create_date.date() if order.create_date else date.min), order.currency,
-                order.order_row_taxes_included, order.taxes_included, order.total_price, order.total_tax, country,
-                order.is_intra_community_order, international, margin, False, order.paid, order.paymethod_id,
-                order.paymethod, order.transaction_id or "", order.customer, lines)
+    return Sale("order", order.id, number, order.id, number, invoice_number, shop_day(order.create_date) or date.min,
+                order.currency, order.order_row_taxes_included, order.taxes_included, order.total_price,
+                order.total_tax, country, order.is_intra_community_order, international, margin, False, order.paid,
+                order.paymethod_id, order.paymethod, order.transaction_id or "", order.customer, lines)
 
 
 def sale_from_invoice(invoice: Invoice, rows: list[Row], order: Order) -> Sale:
@@ -159,7 +175,7 @@ def sale_from_invoice(invoice: Invoice, rows: list[Row], order: Order) -> Sale:
     number = invoice.invoicenumber_full or str(invoice.invoicenumber or invoice.id)
     order_number = invoice.ordernumber_full or (order.ordernumber_full if order else "") or ""
     return Sale("invoice", invoice.id, number, invoice.order_id or 0, order_number, number,
-                (invoice.create_date.date() if invoice.create_date else date.min), raw.get("currency") or "EUR",
+                shop_day(invoice.create_date) or date.min, raw.get("currency") or "EUR",
                 invoice.invoice_row_taxes_included, invoice.taxes_included, invoice.total_price, invoice.total_tax,
                 country, invoice.is_intra_community_order, international, margin, invoice.is_credit,
                 invoice.status == "paid", order.paymethod_id if order else None, order.paymethod if order else "",

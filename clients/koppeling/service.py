@@ -6,13 +6,14 @@ Dashboard API (stable; the web page is built against exactly this):
 
       {"id": "order-339323562", "kind": "order", "number": "5869", "invoicenumber": "5869",
        "customer": "4000", "total": "82.20", "twinfield": {"kind": "transaction", "number": "202600001"},
-       "payment": {"state": "matched", "memo_number": "202600001"} | None, "posted_at": "2026-11-20T09:00:00Z"}
+       "payment": {"state": "matched", "memo_number": "202600001"} | None, "posted_at": "2026-11-20T09:00:00Z",
+       "notes": ["VAT number 'NL123' is not a valid EU VAT number (...): left off the debtor"]}
 
 * ``errors() -> list[dict]`` - the *Errors* tab: orders/invoices (and payments) that could not be posted::
 
       {"id": "order-339323562" | "payment-order-339323562", "kind": "order" | "invoice" | "payment",
        "number": "5869", "check": "total" | "vies" | "vatcode" | "posted" | "rounding" | "customer" |
-       "debtor" | "twinfield" | "unknown" | "shop" | "payment", "reason": "...", "retry": bool,
+       "debtor" | "twinfield" | "unknown" | "shop" | "invoicenumber" | "payment", "reason": "...", "retry": bool,
        "since": "2026-11-20T09:00:00Z"}
 
   ``check: unknown``: Twinfield never answered and did not show the booking yet; it is still ``posting``
@@ -29,7 +30,8 @@ Dashboard API (stable; the web page is built against exactly this):
   holds the state it raises ``KoppelingBusy`` at once (the dashboard shows "busy"); ``wait=True`` (the
   ``retry`` command) waits for it, up to ``lock_timeout``.
 
-Runs: ``sync()`` settles what a kill or timeout left open, then posts every new order/invoice;
+Runs: ``sync()`` settles what a kill or timeout left open (every item whose request was sent and not refused,
+whatever its state), then posts every new order/invoice;
 ``payments()`` is one payment run (six a day: ``next_payment_run``). Both return counts. A failure of one
 order (the shop or Twinfield unreachable, a malformed order) is that order's Errors entry, never the run's.
 
@@ -54,7 +56,7 @@ from .config import KoppelingConfig
 from .customers import Customers
 from .lock import StateLock
 from .payments import Payments
-from .posting import MALFORMED, TRANSIENT, UNKNOWN, Poster
+from .posting import MALFORMED, TRANSIENT, UNKNOWN, Poster, was_sent
 from .store import KoppelingStore
 from .vies import ViesClient
 
@@ -154,7 +156,9 @@ class Koppeling:
 
     def _sync(self) -> dict[str, int]:
         counts = {"posted": 0, "errors": 0, "settled": 0, "skipped": 0}
-        for item in self.store.items("posting"):
+        for item in self.store.items("posting", "error"):
+            if not was_sent(item):
+                continue
             try:
                 if self.poster.settle(item):
                     counts["settled"] += 1
@@ -185,7 +189,7 @@ class Koppeling:
             self.poster.post(item)
         except (*TRANSIENT, *MALFORMED, TwinfieldError) as exc:
             now = self.store.item(item["kind"], item["source_id"]) or item
-            if now["state"] == "posting" and "request" in (now.get("detail") or {}):
+            if now["state"] == "posting" and was_sent(now):
                 # Sent, answer unknown: stays 'posting', looked up at the next run.
                 self.store.set_item(item["kind"], item["source_id"], _stamp(self.clock.now()), check_name=UNKNOWN,
                                     retry=1, reason=f"unknown whether Twinfield booked it ({type(exc).__name__}: "
@@ -211,7 +215,8 @@ class Koppeling:
                            "invoicenumber": item["invoicenumber"], "customer": item["customer"],
                            "total": item["total"], "twinfield": {"kind": item["tw_kind"], "number": item["tw_number"]},
                            "payment": {"state": payment["state"], "memo_number": payment["memo_number"]}
-                           if payment else None, "posted_at": item["updated_at"]})
+                           if payment else None, "posted_at": item["updated_at"],
+                           "notes": (item["detail"].get("sale") or {}).get("notes", [])})
         return result
 
     def errors(self) -> list[dict]:
@@ -238,7 +243,7 @@ class Koppeling:
             attempts = 1
         else:
             item = self.store.item(kind, source_id)
-            detail, attempts = item["detail"], item["attempts"]
+            detail, attempts = {"request": item["sent_request"], **item["detail"]}, item["attempts"]
         return {**entry, "messages": detail.get("messages", []), "request": detail.get("request"),
                 "sale": detail.get("sale"), "attempts": attempts}
 
@@ -267,7 +272,7 @@ class Koppeling:
             if item is None:
                 raise KeyError(f"no error {error_id!r} on the Errors list")
             settled = False
-            if item["state"] == "posting":
+            if was_sent(item):
                 try:
                     settled = self.poster.settle(item)
                 except (*TRANSIENT, *MALFORMED, TwinfieldError):

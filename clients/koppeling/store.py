@@ -7,7 +7,9 @@ Twinfield timed out - does not know whether Twinfield booked it, so it looks in 
 
 Items (an order or an invoice of the shop) move ``new -> posting -> posted``, or to ``error`` (the Errors
 list, with the check or Twinfield message that put it there); an item whose answer was lost stays
-``posting`` with check ``unknown``.
+``posting`` with check ``unknown``. Its ``sent_request`` outlives every later state change but a refusal:
+once a request went out unanswered, any later attempt - after a shop read, a VIES call or a look-up that
+failed, or a restart - knows that a booking found in Twinfield is the koppeling's own.
 
 Two processes on one file (the daemon, the dashboard, ``retry``) are kept apart by the lock in ``lock.py``
 and, besides, by compare-and-set claims here: an item is taken with ``UPDATE ... WHERE state=? AND
@@ -38,6 +40,7 @@ CREATE TABLE IF NOT EXISTS items (
     reason TEXT,
     retry INTEGER NOT NULL DEFAULT 0,  -- 1: not the order's fault (VIES down): processed again at the next run
     detail TEXT NOT NULL DEFAULT '{}', -- JSON: the request sent, Twinfield's messages, the sale in short
+    sent_request TEXT,                 -- the last request sent whose outcome Twinfield did not refuse
     customer TEXT,                     -- the Twinfield debtor code
     email TEXT,
     tw_kind TEXT,                      -- transaction | invoice
@@ -81,7 +84,10 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 class KoppelingStore(StateFile):
     def __init__(self, path: str | Path) -> None:
         super().__init__(path, _SCHEMA, busy_timeout=30)  # FULL: an intent is on disk before its request goes out
-        self.add_columns([("customers", "attempts", "INTEGER NOT NULL DEFAULT 0")])
+        self.add_columns([("customers", "attempts", "INTEGER NOT NULL DEFAULT 0"), ("items", "sent_request", "TEXT")])
+        with self.transaction() as db:  # a file from before sent_request: its open intents kept the request in detail
+            db.execute("UPDATE items SET sent_request = json_extract(detail, '$.request') WHERE state = 'posting' "
+                       "AND sent_request IS NULL AND json_extract(detail, '$.request') IS NOT NULL")
 
     # -- items ------------------------------------------------------------------------------------------------
 

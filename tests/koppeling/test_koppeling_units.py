@@ -10,8 +10,8 @@ import pytest
 from clients.ccvshop import Customer
 from clients.koppeling import ConfigError, config_from_dict
 from clients.koppeling.booking import CheckFailed, booking_lines, check_total, check_vat_codes, price
-from clients.koppeling.customers import customer_request
-from clients.koppeling.sale import Sale, SaleLine
+from clients.koppeling.customers import customer_request, debtor_vat_number
+from clients.koppeling.sale import Sale, SaleLine, shop_day
 from clients.koppeling.service import next_payment_run
 from clients.koppeling.vies import split_number
 
@@ -50,11 +50,22 @@ def test_configuration_refuses_what_cannot_work():
         config_from_dict({"payment_posting": "yes"})
 
 
-def test_own_rates_merge_over_the_defaults():
+def test_own_rates_replace_the_defaults_of_their_country_only():
     config = config_from_dict({"vat": {"DE": {"19": {"vatcode": "DEH", "account": "8050"}}}})
     assert config.target("DE", D("19")).vatcode == "DEH"
     assert config.target("DE", D("7")) is None
+    assert config.rates("DE") == [D("19")]  # 7 and 0 are not sold at: not the rates of this shop
     assert config.target("NL", D("21")).vatcode == "VH"
+    assert config.rates("DK") == [D("25"), D("0")]  # not configured: the EU defaults
+
+
+def test_a_country_sold_to_at_another_rate_has_that_as_its_highest_and_null_drops_a_rate():
+    # Seed 003: "Standaard staan verkopen naar Duitsland op 21%, maar verkoop jij ... met 19% dan kun je dat
+    # ... aanpassen"; payment costs go at "het hoogste percentage voor het leveringsland".
+    vh = {"vatcode": "VH", "account": "8000"}
+    assert config_from_dict({"vat": {"DK": {"21": vh}}}).rates("DK") == [D("21")]
+    dropped = config_from_dict({"vat": {"DK": {"21": vh, "25": None}}})
+    assert dropped.rates("DK") == [D("21")] and dropped.target("DK", D("25")) is None
 
 
 def test_total_check_counts_rows_shipping_and_costs():
@@ -104,11 +115,30 @@ def test_icp_lines_carry_the_performance_fields():
 
 
 def test_customer_request_maps_the_seed_fields_and_cuts_the_e_mail_at_200():
-    xml = customer_request("NLA000001", customer("x" * 250 + "@example.com"))
+    xml = customer_request("NLA000001", customer("x" * 250 + "@example.com"), vat_number="DE136695976")
     assert "<name>Jan Jansen</name>" in xml and "<vatnumber>DE136695976</vatnumber>" in xml
     assert "<field2>Kerkstraat 1 a</field2>" in xml and "<contact>Jan Jansen</contact>" in xml
     assert f"<email>{'x' * 200}</email>" in xml
     assert "<name>" + "B" * 80 + "</name>" in customer_request("NLA000001", customer(company="B" * 100))
+
+
+def test_the_vat_number_for_a_debtor_is_checked_first():
+    assert debtor_vat_number(customer(), vies_checked=True) == ("DE136695976", None)
+    assert debtor_vat_number(customer(), vies_checked=False) == ("DE136695976", None)  # check digits right
+    bare = Customer.from_json({"btw": "004495445B01", "billingaddress": {"country_code": "NL"}})
+    assert debtor_vat_number(bare, vies_checked=False) == ("NL004495445B01", None)
+    wrong = Customer.from_json({"btw": "NL004495446B01", "billingaddress": {"country_code": "NL"}})
+    number, note = debtor_vat_number(wrong, vies_checked=False)
+    assert number == "" and "'NL004495446B01' is not a valid EU VAT number" in note
+    assert debtor_vat_number(Customer.from_json({}), vies_checked=False) == ("", None)
+
+
+def test_the_booking_day_is_the_dutch_day_of_the_shops_utc_instant():
+    assert shop_day(datetime(2026, 12, 31, 23, 30, tzinfo=timezone.utc)) == date(2027, 1, 1)  # CET, +1
+    assert shop_day(datetime(2026, 7, 31, 21, 59, tzinfo=timezone.utc)) == date(2026, 7, 31)  # CEST, +2
+    assert shop_day(datetime(2026, 7, 31, 22, 0, tzinfo=timezone.utc)) == date(2026, 8, 1)
+    assert shop_day(datetime(2022, 11, 7, 21, 51)) == date(2022, 11, 7)  # no zone: UTC, as CCV sends it
+    assert shop_day(None) is None
 
 
 def test_six_payment_runs_a_day():
