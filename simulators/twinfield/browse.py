@@ -14,11 +14,13 @@ Filters: ``operator`` equal / between (``from``, ``to``; empty = open) / none; `
 from __future__ import annotations
 
 import json
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 from typing import Any, Callable, Sequence
 
 from ..core.store import Store
 from .ledger import Ledger
+from .money import plain_number
 from .transactions import KIND_NAMES
 
 BROWSE_CODES = {"000": None, "100": "DEB", "200": "CRD", "900": "KPL"}
@@ -143,11 +145,9 @@ def matches(row: dict, column: dict) -> bool:
 
 def _compare(field: str, value: str, bound: str) -> int:
     if field_type(field) in ("Value", "Decimal"):
-        try:
-            a, b = Decimal(value or "0"), Decimal(bound)
+        a, b = plain_number(value or "0"), plain_number(bound)  # ASCII digits only: Decimal() reads more
+        if a is not None and b is not None:
             return (a > b) - (a < b)
-        except InvalidOperation:
-            pass
     if field == "fin.trs.head.yearperiod":
         value, bound = _period_key(value), _period_key(bound)
     return (value > bound) - (value < bound)
@@ -155,4 +155,4 @@ def _compare(field: str, value: str, bound: str) -> int:
 
 def _period_key(text: str) -> str:
     year, _, month = text.partition("/")
-    return f"{year}/{int(month or 0):02d}" if month.isdigit() else text
+    return f"{year}/{int(month):02d}" if re.fullmatch(r"[0-9]{1,2}", month) else text

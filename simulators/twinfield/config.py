@@ -112,6 +112,10 @@ class Dimension:
     matchtype: str = ""
     duedays: int = 30
 
+    def __post_init__(self) -> None:
+        if not 0 <= self.duedays <= 999:  # what a <dimension> may set (ledger.py); a booking adds it to a date
+            raise ValueError(f"duedays must be 0 to 999 days, got {self.duedays}")
+
 
 @dataclass
 class Article:

@@ -188,6 +188,10 @@ def bad_period(text: str) -> str:
     return f"Ongeldige periode: {text}."
 
 
+def bad_duedays(text: str) -> str:
+    return f"Ongeldig aantal vervaldagen: {text}. Geef een aantal dagen van 0 tot en met 999."
+
+
 def required(what: str) -> str:
     return f"{what} is verplicht."
 
@@ -260,6 +264,10 @@ PERFORMANCE_DATE_REQUIRED = "De prestatiedatum is verplicht bij diensten met een
 EMAIL_TOO_LONG = "Het e-mailadres mag maximaal 200 tekens bevatten."
 NAME_REQUIRED = "Naam is verplicht."
 NO_FREE_CODE = "Er is geen vrije code meer binnen het formaat van dit dimensietype."
+LINE_AMOUNT_TOO_LARGE = "Het bedrag van de regel (aantal x eenheden x prijs) is te groot."
+# What an element gets when the simulator itself fails on it (a bug of ours): the answers of the other
+# elements of the request are still given.
+UNEXPECTED = "Er is een onverwachte fout opgetreden bij het verwerken van dit element."
 
 
 def line_id_invalid(text: str) -> str:
@@ -296,7 +304,7 @@ MESSAGES = [
 ] + [{"text": text, "provenance": "chosen"} for text in (
     dimension_unknown("9999"), dimension_not_found("DEB", "9999"), office_unknown("X"), office_no_access("X"),
     journal_unknown("X"), currency_unknown("USD"), bad_amount("abc"), too_many_decimals("1.234"),
-    bad_date("x"), bad_period("x"), required("Factuurnummer"), too_long("Omschrijving", 40),
+    bad_date("x"), bad_period("x"), bad_duedays("x"), required("Factuurnummer"), too_long("Omschrijving", 40),
     vat_wrong_type("IH", "sales"), vat_differs(Decimal("21.10"), Decimal("21.00")),
     control_account_needs_customer("1300"), not_a_control_account("8000"), transaction_not_found("VRK", "1"),
     article_unknown("X"), customer_unknown("9999"), matchcode_unknown("999"), match_not_zero(Decimal("1")),
@@ -305,4 +313,5 @@ MESSAGES = [
     BOOKING_MATCHED, line_id_invalid("a"), line_id_twice("1"),
     PERFORMANCE_TYPE_REQUIRED, PERFORMANCE_TYPE_INVALID, PERFORMANCE_COUNTRY_REQUIRED,
     PERFORMANCE_VATNUMBER_REQUIRED, PERFORMANCE_DATE_REQUIRED, EMAIL_TOO_LONG, NAME_REQUIRED, NO_FREE_CODE,
+    LINE_AMOUNT_TOO_LARGE, UNEXPECTED,
     performance_country_invalid("NL"), performance_vatnumber_invalid("X"))]

@@ -11,11 +11,12 @@ still open, and it lists every open item on a customer (sales and memo lines ali
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from fnmatch import fnmatchcase
 
 from .directory import Caller, Directory
 from .ledger import LEVELS, Ledger
+from .money import plain_number
 from .vat import VatBook
 
 
@@ -36,11 +37,7 @@ DECIMAL_OPTIONS = ("openvalue", "value")  # IVT's amount options (the WSDL's Inv
 
 
 def _decimal(text: str) -> Decimal | None:
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() else None
+    return plain_number(text.strip())  # ASCII digits only, no exponent: Decimal() would read more
 
 
 def _like(pattern: str, *values: str) -> bool:

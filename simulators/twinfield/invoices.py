@@ -18,7 +18,7 @@ from ..core.store import Store
 from . import errors, numbering
 from .directory import Caller, OfficeInfo
 from .errors import Outcome
-from .ledger import Ledger
+from .ledger import Ledger, due_days
 from .money import (ZERO, BadValue, fmt, fmt_date, invoice_period_of, parse_date, parse_quantity, plus_days,
                     round_money, vat_of)
 from .transactions import Transactions
@@ -27,6 +27,9 @@ from .vat import VatBook
 TEXT_ARTICLE = "-"  # a line that only carries a description (murb fixture: article "-")
 FREE_ARTICLE = "0"  # a one-off article: the line brings its own ledger account, VAT code and price
 PAYMENT_METHODS = ("cash", "bank", "cheque", "cashondelivery", "da")
+# [CHOSEN] a line's amount stays below 10^15, as an amount sent may (money.parse_amount): the booking of a
+# final invoice takes it, and rounding a larger product to cents would leave Decimal's precision.
+MAX_LINE_AMOUNT = Decimal(10) ** 15
 
 
 class Invoices:
@@ -60,13 +63,18 @@ class Invoices:
             except BadValue as exc:
                 outcome.add(("header", "invoicedate"), str(exc))
                 header_problem = True
-        duedays = int(((customer or {}).get("data", {}).get("financials") or {}).get("duedays") or 30)
-        duedate = fmt_date(plus_days(day, duedays))
+        duedate = ""
         if (header.get("duedate") or "").strip():
             try:
                 duedate = fmt_date(parse_date(header["duedate"]))
             except BadValue as exc:
                 outcome.add(("header", "duedate"), str(exc))
+                header_problem = True
+        else:
+            try:
+                duedate = fmt_date(plus_days(day, due_days(customer)))
+            except BadValue as exc:  # an invoice date so late that its due date would be past the calendar's end
+                outcome.add(("header", "invoicedate"), str(exc))
                 header_problem = True
         status = (header.get("status") or "concept").strip().lower()
         if status not in ("concept", "final"):
@@ -189,7 +197,11 @@ class Invoices:
         if in_force is None or vat is None:
             return result
         percentage = Decimal(in_force["percentage"])
-        valueexcl = round_money(quantity * units * price)  # [CHOSEN] units multiply, as quantity does
+        product = quantity * units * price  # [CHOSEN] units multiply, as quantity does
+        if abs(product) >= MAX_LINE_AMOUNT:
+            outcome.add(ref, errors.LINE_AMOUNT_TOO_LARGE)
+            return result
+        valueexcl = round_money(product)
         vatvalue = vat_of(valueexcl, percentage)
         result.update({"priced": True, "dim1": dim1, "vatcode": vatcode, "vat": vat, "percentage": percentage,
                        "quantity": quantity, "units": units, "unitspriceexcl": price, "valueexcl": valueexcl,

@@ -22,6 +22,8 @@ TYPE_NAMES = {"BAS": "Balans", "PNL": "Winst & verlies", "DEB": "Debiteuren", "C
               "KPL": "Kostenplaatsen"}
 MAX_EMAIL = 200  # seed 003: e-mail addresses of at most 200 characters
 MAX_NAME = 80  # [CHOSEN] Twinfield's dimension name field length
+DEFAULT_DUEDAYS = 30  # a customer's or supplier's payment term when none is set (the recorded customers' 30)
+_DUEDAYS = re.compile(r"[0-9]{1,3}")  # [CHOSEN] a payment term is 0 to 999 days, written in ASCII digits
 
 
 _COLUMNS = ("office", "type", "code", "name", "uid", "data", "created_at", "modified_at")
@@ -146,6 +148,9 @@ class Ledger:
         for index, address in enumerate(given.get("addresses") or []):
             if len(address.get("email") or "") > MAX_EMAIL:
                 outcome.add(("addresses", index, "email"), errors.EMAIL_TOO_LONG)
+        duedays = ((given.get("financials") or {}).get("duedays") or "").strip()
+        if duedays and not _DUEDAYS.fullmatch(duedays):
+            outcome.add(("financials", "duedays"), errors.bad_duedays(duedays))
         vatcode = ((given.get("financials") or {}).get("vatcode") or "").strip()
         if vatcode and not vat_exists(vatcode):
             outcome.add(("financials", "vatcode"), errors.vat_unknown(vatcode))
@@ -155,9 +160,11 @@ class Ledger:
         if dimtype == "DEB" and not (existing or {}).get("data", {}).get("financials"):
             data.setdefault("financials", {})
         if "financials" in data and dimtype in ("DEB", "CRD"):
-            fin = {"duedays": "30", "substitutewith": "1300" if dimtype == "DEB" else "1600"}
+            fin = {"duedays": str(DEFAULT_DUEDAYS), "substitutewith": "1300" if dimtype == "DEB" else "1600"}
             fin.update((existing or {}).get("data", {}).get("financials") or {})
             fin.update({k: v for k, v in data["financials"].items() if v not in (None, "")})
+            if duedays:
+                fin["duedays"] = str(int(duedays))  # as Twinfield writes a number: 030 is 30
             data["financials"] = fin
         if "addresses" in data or dimtype in ("DEB", "CRD"):
             stored = (existing or {}).get("data", {}).get("addresses") or []
@@ -176,6 +183,13 @@ class Ledger:
                 if address.get("email"):
                     found[address["email"].lower()] = dim["code"]
         return found
+
+
+def due_days(relation: dict | None) -> int:
+    """A customer's (or supplier's) payment term in days. A stored term that is not one (a state directory
+    written before terms were checked) counts as the default, so it cannot break every later booking."""
+    text = str(((relation or {}).get("data", {}).get("financials") or {}).get("duedays") or "")
+    return int(text) if _DUEDAYS.fullmatch(text) else DEFAULT_DUEDAYS
 
 
 def default_address(name: str, country: str = "NL", email: str | None = None) -> dict:
@@ -209,7 +223,8 @@ def merge_addresses(stored: list[dict], sent: list[dict], create: bool) -> list[
         target = next((a for a in result if a.get("id") == wanted), None) if wanted else \
             next((a for a in result if a.get("type", "invoice") == kind and a.get("id") not in changed), None)
         if target is None:
-            free = str(max((int(a["id"]) for a in result if str(a.get("id", "")).isdigit()), default=0) + 1)
+            free = str(max((int(a["id"]) for a in result if re.fullmatch(r"[0-9]{1,9}", str(a.get("id", "")))),
+                           default=0) + 1)
             target = {"id": free, "type": kind, "default": "false" if result else "true"}
             result.append(target)
         target.update(_given(address))

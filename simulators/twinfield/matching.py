@@ -19,6 +19,7 @@ from ..core.store import Store
 from . import errors, numbering
 from .errors import Outcome
 from .money import ZERO, BadValue, fmt, fmt_date, parse_amount, parse_date
+from .transaction_lines import LINE_ID
 from .transactions import Transactions
 
 # Twinfield's match codes: 170 customers ("Debiteuren afletteren"), 270 suppliers. [CHOSEN] only these.
@@ -47,10 +48,9 @@ class Matching:
         for i, wanted in enumerate(given.get("lines") or []):
             ref = ("line", i)
             number = (wanted.get("transnumber") or "").strip()
-            try:
-                line_no = int((wanted.get("transline") or "").strip())
-            except ValueError:
-                line_no = -1
+            # a line number as a line id is one (nine ASCII digits at most: it fits the stored integer)
+            transline = (wanted.get("transline") or "").strip()
+            line_no = int(transline) if LINE_ID.fullmatch(transline) else -1
             line = self.transactions.line(office, (wanted.get("transcode") or "").strip().upper(), number, line_no)
             seen.append(None if line is None else {**line, "matchvalue": (wanted.get("matchvalue") or "").strip()
                                                    or line["openvalue"], "index": i})

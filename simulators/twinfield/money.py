@@ -14,8 +14,13 @@ from . import errors
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
-_AMOUNT = re.compile(r"^-?\d{1,15}(\.\d+)?$")
-_PERIOD = re.compile(r"^(\d{4})/(\d{1,2})$")
+# ASCII digits only, here and in every number read from a request: ``\d``, ``int()`` and ``Decimal()`` also read
+# other scripts' digits (Arabic-Indic ``١٢١``, fullwidth ``１２１``) as numbers, and Twinfield does not.
+_AMOUNT = re.compile(r"^-?[0-9]{1,15}(\.[0-9]+)?$")
+# [CHOSEN] a quantity, number of units or unit price: a plain decimal (no exponent, as .NET's decimal reads it by
+# default), at most 15 digits either side of the point; bounded so that their product stays a number.
+_NUMBER = re.compile(r"[-+]?[0-9]{1,15}(\.[0-9]{1,15})?")
+_PERIOD = re.compile(r"^([0-9]{4})/([0-9]{1,2})$")
 
 
 class BadValue(ValueError):
@@ -37,13 +42,15 @@ def parse_amount(text: str | None) -> Decimal:
 
 def parse_quantity(text: str | None) -> Decimal:
     raw = (text or "").strip() or "1"
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        raise BadValue(errors.bad_amount(raw)) from None
-    if not value.is_finite():
+    value = plain_number(raw)
+    if value is None:
         raise BadValue(errors.bad_amount(raw))
     return value
+
+
+def plain_number(text: str) -> Decimal | None:
+    """``text`` as a decimal when it is a plain one (see ``_NUMBER``), else None."""
+    return Decimal(text) if _NUMBER.fullmatch(text) else None
 
 
 def fmt(value: Decimal) -> str:
@@ -65,6 +72,8 @@ def parse_date(text: str | None) -> date:
     try:
         if len(raw) == 8 and raw.isascii() and raw.isdigit():  # what strptime reads it as, without its cost
             return date(int(raw[:4]), int(raw[4:6]), int(raw[6:]))
+        if not raw.isascii():  # strptime would read other scripts' digits
+            raise ValueError(raw)
         return datetime.strptime(raw, "%Y%m%d").date()
     except ValueError:
         raise BadValue(errors.bad_date(raw)) from None
@@ -92,4 +101,8 @@ def invoice_period_of(day: date) -> str:
 
 
 def plus_days(day: date, days: int) -> date:
-    return day + timedelta(days=days)
+    """``day`` plus ``days``; a result past the calendar's end (9999-12-31) makes ``day`` unusable."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        raise BadValue(errors.bad_date(fmt_date(day))) from None

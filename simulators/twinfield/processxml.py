@@ -15,6 +15,7 @@ request as it was sent.
 from __future__ import annotations
 
 import copy
+import logging
 from typing import TYPE_CHECKING, Callable
 
 from lxml import etree
@@ -37,6 +38,7 @@ HEADER_FIELDS = ("office", "code", "date", "period", "invoicenumber", "currency"
                  "user")
 
 RuleTaker = Callable[[dict, tuple], "dict | None"]
+log = logging.getLogger(__name__)
 
 
 def requests_in(root: etree._Element) -> list[etree._Element]:
@@ -93,12 +95,25 @@ class ProcessXml:
             response = etree.Element(root.tag, {k: v for k, v in root.attrib.items() if k != "result"})
             ok = True
             for child in elements(root):
-                answer = self._one(caller, child)
+                answer = self._guarded(child, lambda el=child: self._one(caller, el))
                 ok = ok and answer.get("result") == "1"
                 response.append(as_element(answer))
             response.set("result", "1" if ok else "0")
             return response
         return self._one(caller, root)
+
+    def _guarded(self, el: etree._Element, work: Callable[[], "etree._Element | Rendered"]
+                 ) -> etree._Element | Rendered:
+        """``work``'s answer for one element of several; should it fail (a bug of ours), that element is answered
+        with an error and the others keep theirs. Each element is its own database transaction, so an element
+        booked before is booked: a fault for the whole request would hide its number, and the client's retry
+        would meet "Factuurnummer ... komt reeds voor"."""
+        try:
+            return work()
+        except Exception as exc:
+            log.exception("twinfield: a <%s> failed", el.tag)
+            self.journal("twinfield.crash", element=el.tag, error=f"{type(exc).__name__}: {exc}")
+            return marked_copy(el, [Issue((), errors.UNEXPECTED)])
 
     def _one(self, caller: Caller, el: etree._Element) -> etree._Element | Rendered:
         handler = {"transaction": self._transaction, "dimension": self._dimension, "salesinvoice": self._invoice,
@@ -219,28 +234,32 @@ class ProcessXml:
     def _match(self, caller: Caller, el: etree._Element) -> etree._Element:
         response = etree.Element("match", {k: v for k, v in el.attrib.items() if k != "result"})
         ok = True
-        for set_el in elements(el, "set") or [el]:
-            office, problem = self._office(caller, leaf_text(set_el, "office"))
-            if problem:
-                answer = marked_copy(set_el, [Issue(("office",), problem)])
-            else:
-                given = {**leaves(set_el), "lines": [leaves(line) for line in elements(set_el.find("lines"), "line")]}
-                with self.model.write_lock:
-                    outcome = self.model.matching.match(office.code, given, self.model.now())
-                if outcome.ok:
-                    record = outcome.record
-                    self.journal("twinfield.match", office=office.code, matchnumber=record["matchnumber"],
-                                 lines=[f"{ln['code']}/{ln['number']}/{ln['id']}" for ln in record["lines"]])
-                    answer = self.model.renderer.match_set(record)
-                elif outcome.draft is not None:
-                    self._journal_refusal(set_el, outcome.issues)
-                    answer = marked(self._refused_set(set_el, outcome.draft), outcome.issues)
-                else:
-                    answer = self._refused(set_el, outcome)
+        sets = elements(el, "set") or [el]
+        for set_el in sets:
+            answer = self._match_set(caller, set_el) if len(sets) == 1 else \
+                self._guarded(set_el, lambda one=set_el: self._match_set(caller, one))
             ok = ok and answer.get("result") == "1"
             response.append(answer)
         response.set("result", "1" if ok else "0")
         return response
+
+    def _match_set(self, caller: Caller, set_el: etree._Element) -> etree._Element:
+        """One ``<set>``: matched in a database transaction of its own."""
+        office, problem = self._office(caller, leaf_text(set_el, "office"))
+        if problem:
+            return marked_copy(set_el, [Issue(("office",), problem)])
+        given = {**leaves(set_el), "lines": [leaves(line) for line in elements(set_el.find("lines"), "line")]}
+        with self.model.write_lock:
+            outcome = self.model.matching.match(office.code, given, self.model.now())
+        if outcome.ok:
+            record = outcome.record
+            self.journal("twinfield.match", office=office.code, matchnumber=record["matchnumber"],
+                         lines=[f"{ln['code']}/{ln['number']}/{ln['id']}" for ln in record["lines"]])
+            return self.model.renderer.match_set(record)
+        if outcome.draft is not None:
+            self._journal_refusal(set_el, outcome.issues)
+            return marked(self._refused_set(set_el, outcome.draft), outcome.issues)
+        return self._refused(set_el, outcome)
 
     def _refused_set(self, set_el: etree._Element, draft: dict) -> etree._Element:
         """A refused match set: the lines found worked out, each one not found as it was sent, in its place."""

@@ -37,6 +37,9 @@ SERVICES = {
 QUERY_PREFIXES = ("Get", "Query", "Search", "Load")
 
 _DECLARATION = re.compile(rb"\A\s*<\?xml[^>]*\?>")
+# Python's text transformations, not character sets a request is written in; punycode and idna also take
+# time quadratic in the body's length to decode.
+_NOT_CHARSETS = {"punycode", "idna", "unicode-escape", "raw-unicode-escape"}
 _BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)
 
 
@@ -74,10 +77,13 @@ def _normalise(body: bytes, content_type: str) -> bytes:
     match = re.search(r"charset\s*=\s*\"?([A-Za-z0-9_.:-]+)", content_type or "", re.I)
     charset = match.group(1) if match else "utf-8"
     try:
-        text = body.decode(charset)
-    except (LookupError, UnicodeDecodeError):
-        raise SoapError(_unreadable(f"the body is not valid {charset}")) from None
-    encoded = text.encode("utf-8")
+        if codecs.lookup(charset).name in _NOT_CHARSETS:
+            raise LookupError(charset)
+        # (any UnicodeError: punycode's and idna's are not UnicodeDecodeErrors; a lone surrogate fails to encode)
+        encoded = body.decode(charset).encode("utf-8")
+    except (LookupError, UnicodeError):
+        # [CHOSEN] 400, as for any request that cannot be read (see read_request)
+        raise SoapError(_unreadable(f"the body is not valid {charset}"), http_status=400) from None
     return _DECLARATION.sub(b"", encoded, count=1)
 
 

@@ -28,7 +28,7 @@ from ..core.store import Store
 from . import errors, numbering
 from .directory import Caller, OfficeInfo
 from .errors import Outcome
-from .ledger import Ledger
+from .ledger import Ledger, due_days
 from .money import ZERO, BadValue, fmt, fmt_date, parse_date, parse_period, period_of, plus_days
 from .transaction_draft import draft_record
 from .transaction_lines import MAX_INVOICENUMBER, LineReader
@@ -113,6 +113,11 @@ class Transactions:
             missing = sum((p["signed"] for p in all_lines), ZERO)
             if missing != 0:
                 outcome.add((), errors.balance(missing, bool(office.reporting_currency)))
+        try:
+            duedate = self._duedate(office, code, header, day, all_lines)
+        except BadValue as exc:  # a date so late that its due date would be past the calendar's end
+            outcome.add(("header", "date"), str(exc))
+            duedate = None
         if check_only or any(i.blocking for i in outcome.issues) or (raise_warnings and outcome.issues):
             if journal:  # the refusal is answered with what could be worked out (the slower path: no hurry)
                 failed = {i.ref for i in outcome.issues if i.blocking}
@@ -124,13 +129,12 @@ class Transactions:
                                                                                      .strip()))
                 outcome.draft = draft_record(
                     office.code, code, caller.user, header, lines, all_lines, day, date_ok, period, period_ok,
-                    currency, self._duedate(office, code, header, day, all_lines) if date_ok else None, number,
-                    journal["kind"])
+                    currency, duedate if date_ok else None, number, journal["kind"])
             return outcome
         if not raise_warnings:
             outcome.issues = []  # raisewarning="false": warnings are not reported
-        outcome.record = self._store(caller, office, code, header, attrs, day, period, currency, all_lines,
-                                     existing, now)
+        outcome.record = self._store(caller, office, code, header, attrs, day, period, currency, duedate,
+                                     all_lines, existing, now)
         return outcome
 
     @staticmethod
@@ -139,9 +143,7 @@ class Transactions:
         duedate = (header.get("duedate") or "").strip() or None
         if (journal_of(office, code) or {}).get("kind") == "sales" and not duedate:
             total = next((p for p in lines if p["type"] == "total"), None)
-            days = int(((total or {}).get("relation") or {}).get("data", {}).get("financials", {}).get("duedays")
-                       or 30)
-            duedate = fmt_date(plus_days(day, days))
+            duedate = fmt_date(plus_days(day, due_days((total or {}).get("relation"))))
         return duedate
 
     def _date(self, header: dict, outcome: Outcome, now: datetime) -> date:
@@ -188,12 +190,12 @@ class Transactions:
     # -- storing ----------------------------------------------------------------------------------------
 
     def _store(self, caller: Caller, office: OfficeInfo, code: str, header: dict, attrs: dict, day: date,
-               period: str, currency: str, lines: list[dict], existing: dict | None, now: datetime) -> dict:
+               period: str, currency: str, duedate: str | None, lines: list[dict], existing: dict | None,
+               now: datetime) -> dict:
         # [CHOSEN] no destiny: provisional (the safe side; Twinfield's documentation names both values only)
         location = "final" if (attrs.get("destiny") or "").lower() == "final" else "temporary"
         stamp = format_instant(now)
         invoicenumber = (header.get("invoicenumber") or "").strip() or None
-        duedate = self._duedate(office, code, header, day, lines)
         head = {"extras": header.get("extras") or [], "kind": (journal_of(office, code) or {}).get("kind")}
         header_json = json.dumps(head)
         rows = [_line_row(p, invoicenumber) for p in lines]

@@ -15,6 +15,7 @@ import copy
 import gzip
 import html
 import logging
+import re
 import socket
 import zlib
 from contextvars import ContextVar
@@ -78,7 +79,7 @@ def create_app(sim: "TwinfieldSimulator") -> Callable:
         service = name.lower().removesuffix(".asmx")
         if not name.lower().endswith(".asmx") or service not in soap.SERVICES:
             return Response("404 Not Found: no such web service.\n", status=404, content_type="text/plain")
-        if request.method == "GET":
+        if request.method in ("GET", "HEAD"):  # HEAD: the same answer, its body left off by the server
             if any(key.lower() == "wsdl" for key in request.args):
                 address = f"{sim.cluster_url}/webservices/{service}.asmx"
                 return Response(soap.wsdl(service, address), content_type="text/xml; charset=utf-8")
@@ -162,7 +163,7 @@ class _PlainRequest:
         most one byte over the limit, so that the SOAP layer can say it is too large."""
         if self._data is None:
             text = (self.environ.get("CONTENT_LENGTH") or "").strip()
-            if text.isdigit():
+            if text.isascii() and text.isdigit():
                 want = min(int(text), self._limit + 1)
             elif self.environ.get("wsgi.input_terminated"):
                 want = self._limit + 1
@@ -361,9 +362,9 @@ class SoapCall:
             if len(strings) >= 2:
                 options[strings[0].strip().lower()] = strings[1]
         try:
-            search_field = int(call.arg("field") or 0)
-            first_row = int(call.arg("firstRow") or 1)
-            max_rows = int(call.arg("maxRows") or 100)
+            search_field = _whole_number(call.arg("field"), 0)
+            first_row = _whole_number(call.arg("firstRow"), 1)
+            max_rows = _whole_number(call.arg("maxRows"), 100)
         except ValueError:
             raise soap.SoapError("Server was unable to read request. ---> Input string was not in a correct format.")
         found = self.model.finder.search(self.caller, call.arg("type") or "", call.arg("pattern") or "*",
@@ -446,6 +447,20 @@ class SoapCall:
                             content_type="text/plain; charset=utf-8")
         response.headers["Retry-After"] = str(seconds)
         return response
+
+
+# An xsd:int as .NET reads it: ASCII digits (int() would read other scripts' digits too), within 32 bits
+_INT = re.compile(r"[-+]?[0-9]{1,10}")
+
+
+def _whole_number(text: str | None, default: int) -> int:
+    """A Search argument: ``default`` when not sent; ValueError when it is not an xsd:int."""
+    text = (text or "").strip()
+    if not text:
+        return default
+    if not _INT.fullmatch(text) or not -2**31 <= int(text) < 2**31:
+        raise ValueError(text)
+    return int(text)
 
 
 def _inflate(packed: bytes, limit: int) -> bytes:

@@ -15,7 +15,9 @@ Paths are the real service's, so only scheme, host and port change for a client:
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import re
 from pathlib import Path
 from typing import Any, Callable, Iterable
 from xml.sax.saxutils import escape
@@ -127,14 +129,14 @@ class SoapApp:
         return _text(404, f"no such path: {request.path}\n{self._index(request)}")
 
     def _index(self, request: Request) -> str:
-        base = request.host_url.rstrip("/")
+        base = own_base_url(request.environ)
         lines = ["koppelsim VIES simulator (EU VAT number check, SOAP 1.1)"]
         for name in SERVICES:
             lines.append(f"  {name}: POST {base}{BASE}/services/{name}   WSDL {base}{BASE}/{name}.wsdl")
         return "\n".join(lines) + "\n"
 
     def wsdl(self, request: Request, service: str) -> Response:
-        location = f"{request.host_url.rstrip('/')}{BASE}/services/{service}"
+        location = f"{own_base_url(request.environ)}{BASE}/services/{service}"
         if self._official_wsdl is not None:
             body = load_wsdl(self._official_wsdl, location)
         else:
@@ -212,6 +214,39 @@ class SoapApp:
                                if params.get(element)})
         return self.model.check(params.get("countryCode", ""), params.get("vatNumber", ""), service,
                                 operation, requester=requester, trader=trader)
+
+
+def own_base_url(environ: dict) -> str:
+    """``http://host:port`` as the client reached us (its Host header), so that the WSDL's soap:address brings
+    it back the same way; the listener's own address when the Host header is missing or not a host[:port]
+    (werkzeug then gives an empty host, and the address would be ``http:/taxation_customs/...``)."""
+    scheme = environ.get("wsgi.url_scheme") or "http"
+    host = (environ.get("HTTP_HOST") or "").strip()
+    if _valid_host(host):
+        return f"{scheme}://{host}"
+    name = environ.get("SERVER_NAME") or "127.0.0.1"
+    return f"{scheme}://{f'[{name}]' if ':' in name else name}:{environ.get('SERVER_PORT') or '80'}"
+
+
+_HOST_NAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?")
+_HOST_PORT = re.compile(r"(?P<host>\[[0-9A-Fa-f:.]+\]|[^:\[\]]+)(?::(?P<port>[0-9]{1,5}))?")
+
+
+def _valid_host(text: str) -> bool:
+    """A Host header value that is a host name or IP address (IPv6 in brackets), with an optional port."""
+    match = _HOST_PORT.fullmatch(text) if len(text) <= 260 else None  # 253 for a name, a port, brackets
+    if match is None:
+        return False
+    host, port = match.group("host"), match.group("port")
+    if port is not None and not 0 < int(port) < 65536:
+        return False
+    if host.startswith("["):
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            return False
+        return True
+    return _HOST_NAME.fullmatch(host) is not None
 
 
 def _wants_wsdl(request: Request) -> bool:
